@@ -1,0 +1,20 @@
+"""Shared test fixtures: tiny data and a model whose one step has a closed form."""
+
+import numpy as np
+
+from tfgan_suite.data import ArrayData
+
+
+def tiny_images(n=32, size=28, channels=1, seed=0, labels=True):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(n, size, size, channels), dtype=np.uint8)
+    y = (np.arange(n) % 10).astype(np.int32) if labels else None
+    return ArrayData("tiny_images", "image", x, y, 10 if labels else None)
+
+
+def tiny_points(n=256, seed=0):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 8, size=n).astype(np.int32)
+    angles = 2 * np.pi * y / 8
+    x = np.stack([np.cos(angles), np.sin(angles)], 1) + 0.01 * rng.standard_normal((n, 2))
+    return ArrayData("tiny_points", "points", x.astype(np.float32), y, 8)

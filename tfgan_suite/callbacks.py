@@ -1,0 +1,168 @@
+"""Keras callbacks that make a long GAN run safe and visible.
+
+Each has one job. Their order in the list matters and is fixed by `training.train`:
+`DivergenceGuard` runs first, so no later callback checkpoints or exports weights that
+have already gone non-finite.
+"""
+
+import math
+import signal
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+def model_step(model):
+    return int(model.step.numpy())
+
+
+class StopAtStep(keras.callbacks.Callback):
+    """Ends `fit` exactly when the model's step counter reaches `last_step`.
+
+    Why: a resumed run starts mid-epoch, so epochs cannot be used to count steps.
+    """
+
+    def __init__(self, last_step):
+        super().__init__()
+        self.last_step = last_step
+
+    def on_train_batch_end(self, batch, logs=None):
+        if model_step(self.model) >= self.last_step:
+            self.model.stop_training = True
+
+
+class DivergenceGuard(keras.callbacks.Callback):
+    """Stops training at the first non-finite value among the step's logs.
+
+    Sets `diverged` to (step, name, value); `Checkpointer` then refuses to save, so the
+    last checkpoint on disk is the last good one.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.diverged = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        for name, value in (logs or {}).items():
+            value = float(np.asarray(value))
+            if not math.isfinite(value):
+                self.diverged = (model_step(self.model), name, value)
+                self.model.stop_training = True
+                return
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """Saves a checkpoint every `every` steps, on SIGINT/SIGTERM, and at the end.
+
+    `tf.train.CheckpointManager` writes the checkpoint files first and only then
+    rewrites its index file (atomically), so a crash mid-write leaves the previous
+    checkpoint as the latest one. A signal only sets a flag; the save happens between two
+    steps, where the weights are consistent.
+    """
+
+    def __init__(self, manager, every, guard):
+        super().__init__()
+        self.manager = manager
+        self.every = every
+        self.guard = guard
+        self.signal_received = None
+        self._previous_handlers = {}
+
+    def _handle(self, signum, frame):
+        self.signal_received = signum
+
+    def on_train_begin(self, logs=None):
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self._previous_handlers[signum] = signal.signal(signum, self._handle)
+            except ValueError:  # not the main thread: signals stay with the caller
+                pass
+
+    def on_train_end(self, logs=None):
+        for signum, handler in self._previous_handlers.items():
+            signal.signal(signum, handler)
+        self._previous_handlers.clear()
+        self.save()
+
+    def save(self):
+        """Saves unless training diverged or this step is already saved."""
+        if self.guard.diverged is not None:
+            return None
+        step = model_step(self.model)
+        latest = self.manager.latest_checkpoint
+        if latest is not None and latest.endswith(f"-{step}"):
+            return latest
+        return self.manager.save(checkpoint_number=step)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.guard.diverged is not None:
+            return
+        if self.signal_received is not None:
+            self.save()
+            self.model.stop_training = True
+        elif model_step(self.model) % self.every == 0:
+            self.save()
+
+
+class ScalarLogger(keras.callbacks.Callback):
+    """Writes every value the step returns, and both learning rates, to TensorBoard.
+
+    Every `every` steps, at the model's own step (so resumed runs continue the curves).
+    """
+
+    def __init__(self, writer, every):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = model_step(self.model)
+        if step % self.every != 0:
+            return
+        with self.writer.as_default(), tf.summary.record_if(True):
+            for name, value in (logs or {}).items():
+                tf.summary.scalar(f"train/{name}", float(np.asarray(value)), step=step)
+            for player in ("g", "d"):
+                optimizer = getattr(self.model, f"{player}_optimizer")
+                lr = float(np.asarray(optimizer.learning_rate))
+                tf.summary.scalar(f"learning_rate/{player}", lr, step=step)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Logs G's samples for a fixed z every `every` steps (and at the start and end).
+
+    A fixed z shows how the same latent points evolve, which is what a person watches
+    in TensorBoard's image tab. `render` turns a batch of samples into one uint8 image
+    [H, W, C] (a grid for images, a scatter plot for 2-D points).
+    """
+
+    def __init__(self, writer, every, z, render, labels=None):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+        self.z = z
+        self.labels = labels
+        self.render = render
+
+    def write(self):
+        step = model_step(self.model)
+        samples = np.asarray(self.model.generate(self.z, self.labels))
+        if not np.all(np.isfinite(samples)):
+            return  # a diverged generator; DivergenceGuard reports it
+        image = self.render(samples)
+        with self.writer.as_default(), tf.summary.record_if(True):
+            tf.summary.image("samples/fixed_z", image[None], step=step)
+        self.writer.flush()
+
+    def on_train_begin(self, logs=None):
+        self.write()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if model_step(self.model) % self.every == 0:
+            self.write()
+
+    def on_train_end(self, logs=None):
+        if self.model.stop_training and model_step(self.model) % self.every != 0:
+            self.write()
+

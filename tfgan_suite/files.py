@@ -1,0 +1,11 @@
+"""Small file helpers shared by training and export."""
+
+import os
+
+
+def atomic_write_text(path, text):
+    """Writes `text` to `path` so that a reader sees the old or the new file, never half."""
+    tmp = f"{path}.tmp-{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)

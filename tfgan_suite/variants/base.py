@@ -1,0 +1,227 @@
+"""The base of every variant: two players, two optimizers, a step counter and random streams.
+
+Why a base class: what every GAN needs but no paper writes down — two optimizers built
+eagerly, per-replica random draws, loss scaling under `tf.distribute`, instance noise, a
+step counter that survives checkpoints — lives here once. A variant subclasses `GANModel`
+(one level of inheritance, no deeper) and writes only its `train_step`: the tapes, the
+losses and the updates of its paper, using the helpers below.
+
+Helpers a `train_step` uses:
+    real, labels = self.unpack(data)
+    for real_batch in self.real_batches(real): ...   # d_steps critic updates, fresh data each
+    z = self.latent(batch_size)                        # per-replica, per-step, per-draw stream
+    x = self.noisy(x)                                  # instance noise on D's inputs
+    self.minimize(optimizer, tape, loss, variables)    # replica-correct update
+    self.add_state(name)                               # (in __init__) checkpointed scalar
+    return self.end_step(logs)                         # step += 1, logs out
+"""
+
+import keras
+import tensorflow as tf
+
+# Offsets that keep the random streams of different replicas and draws apart. Seed element
+# 0 carries (seed, replica), element 1 carries (step, draw index within the step).
+_REPLICA_STRIDE = 1 << 32
+_DRAWS_PER_STEP = 1 << 12
+
+
+class GANModel(keras.Model):
+    """A generator and a discriminator trained against each other.
+
+    Args:
+        generator: keras.Model, z [N, latent_dim] -> samples [N, *data_shape].
+        discriminator: keras.Model, samples -> logits [N, 1].
+        latent_dim: size of z.
+        d_steps: discriminator updates per generator update (>= 1). Each uses its own real
+            batch, so the input pipeline yields `d_steps` batches per step.
+        seed: base of every random draw inside the step (z, noise, interpolates).
+        instance_noise: initial std of the Gaussian noise added to D's inputs (0 = off).
+        instance_noise_steps: steps over which that std falls linearly to 0.
+        loss: key of `tfgan_suite.losses.LOSSES` for variants that use a loss pair.
+    """
+
+    # True for variants whose G and D take labels (the pipeline then yields (x, y)).
+    conditional = False
+
+    def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
+                 instance_noise=0.0, instance_noise_steps=1, loss="non_saturating",
+                 **kwargs):
+        super().__init__(**kwargs)
+        if latent_dim < 1:
+            raise ValueError(f"`latent_dim` must be >= 1. Received: latent_dim={latent_dim}")
+        if d_steps < 1:
+            raise ValueError(f"`d_steps` must be >= 1. Received: d_steps={d_steps}")
+        if instance_noise < 0:
+            raise ValueError(
+                f"`instance_noise` must be >= 0. Received: instance_noise={instance_noise}")
+        if instance_noise_steps < 1:
+            raise ValueError("`instance_noise_steps` must be >= 1. "
+                             f"Received: instance_noise_steps={instance_noise_steps}")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim)
+        self.d_steps = int(d_steps)
+        self.seed = int(seed)
+        self.instance_noise = float(instance_noise)
+        self.instance_noise_steps = int(instance_noise_steps)
+        self.loss_name = loss
+        # Generator updates done so far. Checkpointed; drives the random streams, the
+        # instance-noise schedule and any variant schedule.
+        self._state = {}
+        self.step = self.add_state("step", dtype="int64")
+        self._draws = 0
+        # A wrapper model without call() must say it is built, or fit under a
+        # distribution strategy refuses it (KERAS_NOTES).
+        self.built = True
+
+    # ----------------------------------------------------------------------------------
+    # Construction from a run configuration.
+
+    @classmethod
+    def create(cls, cfg, data):
+        """Builds the variant's networks for `data` (an ArrayData) from a Config."""
+        from tfgan_suite import nets
+
+        generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
+                                         latent_dim=cfg.latent_dim, width=cfg.width)
+        discriminator = nets.build_discriminator(cfg.architecture, data_shape=data.shape,
+                                                 width=cfg.width, norm=cfg.d_norm)
+        return cls(generator, discriminator, **cls.model_kwargs(cfg))
+
+    @staticmethod
+    def model_kwargs(cfg):
+        """The constructor arguments every variant takes from a Config."""
+        return dict(latent_dim=cfg.latent_dim, d_steps=cfg.d_steps, seed=cfg.seed,
+                    instance_noise=cfg.instance_noise,
+                    instance_noise_steps=cfg.instance_noise_steps or cfg.steps,
+                    loss=cfg.loss)
+
+    def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
+        """Attaches both optimizers and builds them now, outside any traced function.
+
+        An optimizer built lazily inside the traced step fails under a distribution
+        strategy; the generator's optimizer doubles as `self.optimizer` so that Keras's
+        callbacks see a real one (KERAS_NOTES: "train_step with two optimizers").
+        """
+        super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        d_optimizer.build(self.discriminator.trainable_variables)
+        g_optimizer.build(self.generator.trainable_variables)
+
+    # ----------------------------------------------------------------------------------
+    # Helpers for train_step.
+
+    @property
+    def num_replicas(self):
+        return tf.distribute.get_strategy().num_replicas_in_sync
+
+    def unpack(self, data):
+        """Splits a pipeline element into (real, labels); labels is None when absent."""
+        if isinstance(data, (tuple, list)):
+            return data[0], (data[1] if len(data) > 1 else None)
+        return data, None
+
+    def real_batches(self, real, labels=None):
+        """The `d_steps` real batches of one step, each (real_batch, label_batch)."""
+        reals = tf.split(real, self.d_steps) if self.d_steps > 1 else [real]
+        if labels is None:
+            return [(r, None) for r in reals]
+        labs = tf.split(labels, self.d_steps) if self.d_steps > 1 else [labels]
+        return list(zip(reals, labs))
+
+    def next_seed(self):
+        """A stateless seed for one draw, different per replica, per step and per draw.
+
+        Python's draw counter runs at trace time, so the k-th draw of a traced step always
+        gets index k; the step variable makes each execution of the step different; the
+        replica id keeps replicas from drawing the same numbers (which keras.random with a
+        SeedGenerator does under MirroredStrategy).
+        """
+        index = self._draws
+        self._draws += 1
+        if index >= _DRAWS_PER_STEP:
+            raise RuntimeError(f"more than {_DRAWS_PER_STEP} random draws in one step")
+        ctx = tf.distribute.get_replica_context()
+        replica = ctx.replica_id_in_sync_group if ctx is not None else 0
+        replica = tf.cast(replica, tf.int64)
+        return tf.stack([self.seed + replica * _REPLICA_STRIDE,
+                         self.step * _DRAWS_PER_STEP + index])
+
+    def latent(self, batch_size):
+        """z ~ N(0, I), shape [batch_size, latent_dim], from this replica's stream."""
+        return tf.random.stateless_normal([batch_size, self.latent_dim],
+                                          seed=self.next_seed())
+
+    def uniform(self, shape, minval=0.0, maxval=1.0):
+        """U[minval, maxval) from this replica's stream (e.g. interpolation weights)."""
+        return tf.random.stateless_uniform(shape, seed=self.next_seed(),
+                                           minval=minval, maxval=maxval)
+
+    def instance_noise_std(self):
+        """sigma_t = sigma_0 * max(0, 1 - step / instance_noise_steps)."""
+        progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
+        return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
+
+    def noisy(self, x):
+        """x plus instance noise N(0, sigma_t^2); x itself when instance noise is off.
+
+        Reference: Sonderby et al., "Amortised MAP Inference for Image Super-resolution",
+        ICLR 2017, section 3.3; Arjovsky & Bottou, ICLR 2017.
+        """
+        if self.instance_noise == 0.0:
+            return x
+        noise = tf.random.stateless_normal(tf.shape(x), seed=self.next_seed(),
+                                           dtype=x.dtype)
+        return x + tf.cast(self.instance_noise_std(), x.dtype) * noise
+
+    def minimize(self, optimizer, tape, loss, variables):
+        """One update of `variables` down the gradient of `loss` (a per-replica mean).
+
+        Gradients are summed over replicas by the optimizer, so each replica's gradient
+        is divided by the replica count: the update is that of the mean over the global
+        batch, at any replica count. Loss values are logged unscaled.
+        """
+        grads = tape.gradient(loss, variables)
+        replicas = self.num_replicas
+        if replicas > 1:
+            grads = [None if g is None else g / replicas for g in grads]
+        optimizer.apply(grads, variables)
+
+    def end_step(self, logs):
+        """Counts the generator update and returns `logs` as float32 scalars.
+
+        Also resets the trace-time draw counter, so every trace numbers its draws from 0.
+        """
+        self.step.assign_add(1)
+        self._draws = 0
+        return {name: tf.cast(value, tf.float32) for name, value in logs.items()}
+
+    # ----------------------------------------------------------------------------------
+    # Sampling outside training.
+
+    def generate(self, z, labels=None):
+        """G(z) in inference mode (batch norm uses its moving statistics)."""
+        if labels is None:
+            return self.generator(z, training=False)
+        return self.generator([z, labels], training=False)
+
+    def checkpoint_items(self):
+        """Everything a checkpoint holds: both networks, both optimizers, the step and any
+        variant state (variables created with `add_weight` on the model)."""
+        return dict(generator=self.generator, discriminator=self.discriminator,
+                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                    state=dict(self._state))
+
+    def add_state(self, name, *, dtype="float32", initial=0.0):
+        """A non-trainable scalar of the model (step, BEGAN's k_t, ...), checkpointed.
+
+        Replicas keep one value: updates from the first replica count, so every replica
+        must compute the same new value (true for values derived from all-reduced
+        statistics or from the step).
+        """
+        var = self.add_weight(name=name, shape=(), dtype=dtype,
+                              initializer=keras.initializers.Constant(initial),
+                              trainable=False, aggregation="only_first_replica")
+        self._state[name] = var
+        return var
