@@ -1,0 +1,40 @@
+"""Shared command-line plumbing: usage errors are one line on stderr and exit status 2.
+
+Why: absl prints several lines and exits with status 1 when a flag does not parse,
+which scripts cannot tell apart from a crash. The suite's commands report every
+usage error the same way instead:
+
+    error: flag --num=abc: invalid literal for int() with base 10: 'abc' (see --help)
+
+Use `parse_flags_or_exit` as the `flags_parser` of `absl.app.run`, and `usage_error`
+for errors found after parsing:
+
+    app.run(main, flags_parser=parse_flags_or_exit)
+"""
+
+import sys
+from typing import List, NoReturn
+
+from absl import flags
+
+
+def usage_error(msg: str) -> NoReturn:
+    """Prints `error: msg` (on one line) to stderr and exits with status 2."""
+    one_line = " ".join(str(msg).split())
+    print(f"error: {one_line}", file=sys.stderr, flush=True)
+    sys.exit(2)
+
+
+def parse_flags_or_exit(argv: List[str]) -> list:
+    """Parses `argv` into `absl.flags.FLAGS`; a bad flag is a `usage_error`.
+
+    Args:
+        argv: the full command line, program name first.
+
+    Returns:
+        The remaining arguments (program name first), as `absl.app.run` expects.
+    """
+    try:
+        return flags.FLAGS(argv)
+    except flags.Error as e:
+        usage_error(f"{e} (see --help)")

@@ -1,0 +1,433 @@
+"""Export a trained generator as a SavedModel that TensorFlow Serving can load.
+
+Why: a trained GAN is only useful if its generator can be run elsewhere. The export
+contains the generator (never the training wrapper or the discriminator), written in
+the layout TensorFlow Serving polls, and it is loadable with plain
+`tf.saved_model.load` in a process that has TensorFlow but not tfgan_suite.
+
+Layout (one directory per export; a server picks the highest version):
+
+    <export_base>/<version>/saved_model.pb
+                           /variables/
+                           /assets.extra/tfgan_suite.json   (metadata, see `read_meta`)
+
+A version is written to `<export_base>/.tmp-<version>-<pid>` and renamed into place
+when complete, so a model server polling `<export_base>` never sees half a model.
+
+Signatures (DESIGN.md §5):
+
+    serving_default(z float32 [N, latent_dim] (, label int32 [N]))
+        -> samples float32: images in [0, 1] NHWC, or 2-D points as generated
+           images_uint8 uint8 NHWC = round(samples * 255) (image models only)
+    sample(num int32 [], seed int64 [] (, label int32 [num]))
+        -> same outputs for z = stateless_normal([num, latent_dim], seed=[seed, 0],
+           alg="philox"): a given seed gives the same samples in any process.
+    encode(images float32 [N, H, W, C] in [0, 1]) -> z   (only when an encoder is given;
+        a points model takes `points` [N, D] instead of `images`)
+
+The inputs are declared with their shapes (z [None, latent_dim], label [None], images
+[None, *data_shape]), so `saved_model_cli show` and TF Serving's metadata show the
+contract, and Python callers get an error naming the expected TensorSpec. Clients that do
+not check static shapes (TF Serving's C++ session) meet `tf.debugging.Assert` ops inside
+the graph instead: "serving_default: z must have shape [N, 64], got [2, 3]". The expected
+shapes are also in the metadata file.
+"""
+
+import errno
+import json
+import os
+import re
+import shutil
+from typing import Callable, Dict, List, Optional, Sequence
+
+import keras
+import tensorflow as tf
+
+META_DIR = "assets.extra"
+META_FILENAME = "tfgan_suite.json"
+
+_VERSION_NAME = re.compile(r"[0-9]+")
+_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+# Required metadata keys and their JSON types (bool is rejected where int is meant).
+_META_TYPES = {
+    "variant": str,
+    "dataset": str,
+    "latent_dim": int,
+    "kind": str,
+    "data_shape": (list, tuple),
+    "num_classes": (int, type(None)),
+    "step": int,
+    "tfgan_suite_version": str,
+}
+_DATA_RANK = {"image": 3, "points": 1}
+
+
+class ExportError(ValueError):
+    """A model could not be exported, or a path does not hold an exported model."""
+
+
+def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
+                     encoder: Optional[keras.Model] = None) -> str:
+    """Writes `generator` as a new SavedModel version under `export_base`.
+
+    The new version is 1 + the largest integer subdirectory of `export_base` (1 if
+    there is none). The generator runs in inference mode (`training=False`, so batch
+    normalisation uses its moving statistics).
+
+    Args:
+        generator: maps z float32 [N, latent_dim] to float32 [N, *data_shape]: images
+            in [-1, 1] NHWC (tanh) or points in data coordinates. A conditional
+            generator (`meta["num_classes"]` not None) is called as
+            `generator([z, label])` with label int32 [N].
+        export_base: the variant's export directory, e.g. `saved_models/began`;
+            created if missing.
+        meta: JSON-serialisable dict with at least `variant` (str), `dataset` (str),
+            `latent_dim` (int), `kind` ("image" or "points"), `data_shape` (list, e.g.
+            [28, 28, 1] or [2]), `num_classes` (int or None), `step` (int) and
+            `tfgan_suite_version` (str). Written to `assets.extra/tfgan_suite.json`.
+        encoder: optional (BiGAN) network mapping data as the generator produces it
+            ([-1, 1] images, or points) to z [N, latent_dim]; exported as the
+            `encode` signature, whose input is `images` in [0, 1] (rescaled inside)
+            or `points`.
+
+    Returns:
+        The path of the new version directory, `export_base/<version>`.
+
+    Raises:
+        ExportError: `meta` is incomplete or the networks do not match it.
+
+    Example:
+        >>> path = export_generator(g, "saved_models/dcgan", meta={..., "latent_dim": 64})
+        >>> tf.saved_model.load(path).signatures["sample"](
+        ...     num=tf.constant(16), seed=tf.constant(0, tf.int64))["images_uint8"].shape
+        TensorShape([16, 28, 28, 1])
+    """
+    meta = _checked_meta(meta)
+    _check_network_shapes(generator, encoder, meta)
+    os.makedirs(export_base, exist_ok=True)
+    tmp_dir = os.path.join(export_base, f".tmp-{_next_version(export_base)}-{os.getpid()}")
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    try:
+        module, signatures = _serving_module(generator, encoder, meta)
+        tf.saved_model.save(module, tmp_dir, signatures=signatures)
+        os.makedirs(os.path.join(tmp_dir, META_DIR), exist_ok=True)
+        with open(os.path.join(tmp_dir, META_DIR, META_FILENAME), "w") as f:
+            json.dump(meta, f, indent=2, sort_keys=True)
+            f.write("\n")
+        return _publish(tmp_dir, export_base)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+
+
+def resolve_model_dir(path: str) -> str:
+    """Returns the SavedModel directory that `path` designates.
+
+    Args:
+        path: a SavedModel directory (holding `saved_model.pb`), or an export base
+            with integer version subdirectories, in which case the highest version
+            is used, as TensorFlow Serving would. Other entries (such as a leftover
+            `.tmp-*` directory of an interrupted export) are ignored.
+
+    Returns:
+        The SavedModel directory.
+
+    Raises:
+        ExportError: with a one-line message when `path` is neither.
+    """
+    expected = ("expected a SavedModel directory (with saved_model.pb) or an export "
+                "directory with integer version subdirectories such as 1/, 2/")
+    if not os.path.exists(path):
+        raise ExportError(f"{path} does not exist; {expected}")
+    if not os.path.isdir(path):
+        raise ExportError(f"{path} is not a directory; {expected}")
+    if _is_saved_model(path):
+        return path
+    versions = _versions(path)
+    if not versions:
+        raise ExportError(f"{path} holds no saved_model.pb and no version subdirectories; {expected}")
+    latest = os.path.join(path, versions[max(versions)])
+    if not _is_saved_model(latest):
+        raise ExportError(f"{latest} (the highest version in {path}) holds no saved_model.pb")
+    return latest
+
+
+def read_meta(model_dir: str) -> dict:
+    """Reads the metadata written by `export_generator`.
+
+    Args:
+        model_dir: a SavedModel directory or an export base (see `resolve_model_dir`).
+
+    Returns:
+        The `meta` dict given at export time.
+
+    Raises:
+        ExportError: no readable `assets.extra/tfgan_suite.json` (e.g. the SavedModel
+            was not written by tfgan_suite).
+    """
+    model_dir = resolve_model_dir(model_dir)
+    path = os.path.join(model_dir, META_DIR, META_FILENAME)
+    try:
+        with open(path) as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        raise ExportError(f"{model_dir} has no {META_DIR}/{META_FILENAME}; "
+                          "it was not exported by tfgan_suite") from None
+    except (OSError, ValueError) as e:
+        raise ExportError(f"cannot read {path}: {e}") from None
+    if not isinstance(meta, dict):
+        raise ExportError(f"{path} does not hold a JSON object")
+    return meta
+
+
+def signature_error_reason(error: BaseException) -> str:
+    """The one-line reason of an error raised when calling an exported signature.
+
+    Why: TensorFlow wraps the message of a failed in-graph check in several lines
+    (node names, "Graph execution error"); command-line tools want just the reason,
+    e.g. "sample: label must be in [0, 10), got [12]".
+    """
+    text = getattr(error, "message", None) or str(error)
+    match = re.search(r"assertion failed: \[(.*)\]", text)
+    if match:
+        return match.group(1)
+    lines = [line.strip() for line in text.splitlines() if line.strip()
+             and not line.startswith(("Graph execution error", "Detected at node"))]
+    return lines[0] if lines else type(error).__name__
+
+
+def _checked_meta(meta: dict) -> dict:
+    """Validates `meta` and returns a copy with `data_shape` as a list of ints."""
+    if not isinstance(meta, dict):
+        raise ExportError(f"`meta` must be a dict. Received: {type(meta).__name__}")
+    missing = sorted(set(_META_TYPES) - set(meta))
+    if missing:
+        raise ExportError(f"`meta` lacks {missing}; it needs {sorted(_META_TYPES)}")
+    for key, types in _META_TYPES.items():
+        value = meta[key]
+        if not isinstance(value, types) or (isinstance(value, bool) and types is not str):
+            raise ExportError(f"`meta[{key!r}]` has the wrong type. Received: {key}={value!r}")
+    meta = dict(meta, data_shape=list(meta["data_shape"]))
+    if meta["latent_dim"] < 1:
+        raise ExportError(f"`latent_dim` must be >= 1. Received: latent_dim={meta['latent_dim']}")
+    if meta["kind"] not in _DATA_RANK:
+        raise ExportError(f"`kind` must be one of {sorted(_DATA_RANK)}. Received: kind={meta['kind']!r}")
+    shape = meta["data_shape"]
+    if (len(shape) != _DATA_RANK[meta["kind"]]
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in shape)):
+        expected = "[H, W, C]" if meta["kind"] == "image" else "[D]"
+        raise ExportError(f"`data_shape` must be {expected} with positive ints for kind={meta['kind']!r}. "
+                          f"Received: data_shape={shape}")
+    if meta["num_classes"] is not None and meta["num_classes"] < 1:
+        raise ExportError(f"`num_classes` must be None or >= 1. Received: num_classes={meta['num_classes']}")
+    try:
+        json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise ExportError(f"`meta` is not JSON-serialisable: {e}") from None
+    return meta
+
+
+def _check_network_shapes(generator: keras.Model, encoder: Optional[keras.Model], meta: dict) -> None:
+    """Runs the networks on a batch of 2 and checks their shapes against `meta`."""
+    latent_dim, data_shape = meta["latent_dim"], meta["data_shape"]
+    z = tf.zeros([2, latent_dim])
+    inputs = z if meta["num_classes"] is None else [z, tf.zeros([2], tf.int32)]
+    described = (f"z [2, {latent_dim}]" if meta["num_classes"] is None
+                 else f"[z [2, {latent_dim}], label [2]]")
+    try:
+        output = generator(inputs, training=False)
+    except Exception as e:  # Any failure here means the network does not fit `meta`.
+        raise ExportError(f"the generator cannot be called on {described}: "
+                          f"{signature_error_reason(e)}") from e
+    if list(getattr(output, "shape", [])) != [2] + data_shape:
+        raise ExportError(f"the generator maps {described} to shape {list(getattr(output, 'shape', []))}, "
+                          f"but meta says data_shape={data_shape} (expected [2, {', '.join(map(str, data_shape))}])")
+    if encoder is None:
+        return
+    try:
+        code = encoder(tf.zeros([2] + data_shape), training=False)
+    except Exception as e:
+        raise ExportError(f"the encoder cannot be called on data of shape {[2] + data_shape}: "
+                          f"{signature_error_reason(e)}") from e
+    if list(getattr(code, "shape", [])) != [2, latent_dim]:
+        raise ExportError(f"the encoder maps data of shape {[2] + data_shape} to "
+                          f"{list(getattr(code, 'shape', []))}, expected [2, {latent_dim}]")
+
+
+def _versions(export_base: str) -> Dict[int, str]:
+    """Integer-named subdirectories of `export_base`, as {version: directory name}."""
+    try:
+        names = os.listdir(export_base)
+    except (FileNotFoundError, NotADirectoryError):
+        return {}
+    return {int(name): name for name in sorted(names)
+            if _VERSION_NAME.fullmatch(name) and os.path.isdir(os.path.join(export_base, name))}
+
+
+def _next_version(export_base: str) -> int:
+    return max(_versions(export_base), default=0) + 1
+
+
+def _is_saved_model(path: str) -> bool:
+    return any(os.path.isfile(os.path.join(path, name)) for name in _SAVED_MODEL_FILES)
+
+
+def _publish(tmp_dir: str, export_base: str) -> str:
+    """Renames the finished `tmp_dir` to the next free version directory.
+
+    `os.rename` is atomic and fails when the target is a non-empty directory, so if
+    another process claims the same version first we take the next one.
+    """
+    for _ in range(100):
+        target = os.path.join(export_base, str(_next_version(export_base)))
+        try:
+            os.rename(tmp_dir, target)
+            return target
+        except OSError as e:
+            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+    raise ExportError(f"could not claim a free version directory in {export_base}")
+
+
+def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta: dict):
+    """Builds the object to save (it tracks the networks' variables) and its signatures."""
+    latent_dim, data_shape = meta["latent_dim"], meta["data_shape"]
+    num_classes, is_image = meta["num_classes"], meta["kind"] == "image"
+
+    def outputs(z, label):
+        network_input = z if label is None else [z, label]
+        x = tf.cast(generator(network_input, training=False), tf.float32)
+        if not is_image:
+            return {"samples": x}
+        samples = tf.clip_by_value((x + 1.0) / 2.0, 0.0, 1.0)
+        images_uint8 = tf.cast(tf.clip_by_value(tf.round(samples * 255.0), 0.0, 255.0), tf.uint8)
+        return {"samples": samples, "images_uint8": images_uint8}
+
+    def label_checks(name, label, expected_length, length_name, note=""):
+        """Checks label: rank 1 with `expected_length()` entries, each in [0, num_classes)."""
+        def length_check():
+            length = expected_length()
+            ok = tf.logical_and(tf.equal(tf.rank(label), 1), tf.equal(tf.size(label), length))
+            return _assert_true(ok, [f"{name}: label must have shape [{length_name}] = [",
+                                     tf.strings.as_string(length), f"]{note}, got ",
+                                     _format_ints(tf.shape(label))])
+        return [length_check, lambda: _assert_label_range(name, label, num_classes)]
+
+    def serving_default(z, label=None):
+        checks = [lambda: _assert_shape("serving_default: z", z, [latent_dim])]
+        if label is not None:
+            checks += label_checks("serving_default", label, lambda: tf.shape(z)[0], "N",
+                                   " (one per row of z)")
+        z, label = _after(checks, z, label)
+        z.set_shape([None, latent_dim])
+        if label is not None:
+            label.set_shape([None])
+        return outputs(z, label)
+
+    def sample(num, seed, label=None):
+        checks = [lambda: _assert_true(tf.greater_equal(num, 1),
+                                       ["sample: num must be >= 1, got ", tf.strings.as_string(num)])]
+        if label is not None:
+            checks += label_checks("sample", label, lambda: num, "num")
+        num, label = _after(checks, num, label)
+        if label is not None:
+            label.set_shape([None])
+        z = tf.random.stateless_normal(tf.stack([num, latent_dim]),
+                                       seed=tf.stack([seed, tf.constant(0, tf.int64)]),
+                                       dtype=tf.float32, alg="philox")
+        return outputs(z, label)
+
+    # Signature input keys are the TensorSpec names.
+    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+    label_spec = tf.TensorSpec([None], tf.int32, name="label")
+    num_spec = tf.TensorSpec([], tf.int32, name="num")
+    seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+    if num_classes is None:
+        serving_fn = tf.function(lambda z: serving_default(z), input_signature=[z_spec])
+        sample_fn = tf.function(lambda num, seed: sample(num, seed),
+                                input_signature=[num_spec, seed_spec])
+    else:
+        serving_fn = tf.function(serving_default, input_signature=[z_spec, label_spec])
+        sample_fn = tf.function(sample, input_signature=[num_spec, seed_spec, label_spec])
+    signatures = {"serving_default": serving_fn.get_concrete_function(),
+                  "sample": sample_fn.get_concrete_function()}
+
+    if encoder is not None:
+        data_name = "images" if is_image else "points"
+
+        def encode(data):
+            (data,) = _after([lambda: _assert_shape(f"encode: {data_name}", data, data_shape)], data)
+            data.set_shape([None] + data_shape)
+            network_input = data * 2.0 - 1.0 if is_image else data  # images: [0, 1] -> [-1, 1]
+            return {"z": tf.cast(encoder(network_input, training=False), tf.float32)}
+
+        encode_fn = tf.function(encode, input_signature=[
+            tf.TensorSpec([None] + list(data_shape), tf.float32, name=data_name)])
+        signatures["encode"] = encode_fn.get_concrete_function()
+
+    # The module tracks the tf.Variables the traced signatures capture (not the Keras
+    # models nor their keras.Variable wrappers): the SavedModel then holds no Keras
+    # objects, and graph-mode loaders (TF Serving, `saved_model_cli run`) restore
+    # every variable a signature reads.
+    module = tf.Module(name="tfgan_suite_export")
+    module.variables_used = _unique(v for fn in signatures.values() for v in fn.variables)
+    return module, signatures
+
+
+def _unique(items) -> list:
+    """`items` without repeats (by identity), in first-seen order."""
+    seen, result = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            result.append(item)
+    return result
+
+
+def _after(checks: Sequence[Callable[[], tf.Operation]], *tensors) -> List:
+    """Builds the assert ops from `checks` in order; returns `tensors` gated on them.
+
+    Each check is built under a control dependency on the previous one, so the first
+    violated condition is the one reported, and nothing downstream of the returned
+    tensors (None passes through) runs before all checks passed. Gating with
+    `tf.identity` rather than `tf.ensure_shape` matters: Grappler may evaluate an
+    `EnsureShape` on a known wrong input shape before the assert gets to run.
+    """
+    deps = []
+    for build in checks:
+        with tf.control_dependencies(deps):
+            deps = [build()]
+    with tf.control_dependencies(deps):
+        return [None if t is None else tf.identity(t) for t in tensors]
+
+
+def _assert_true(condition, message_parts) -> tf.Operation:
+    """An Assert op failing with the concatenation of `message_parts` (str or string tensors)."""
+    message = tf.strings.join([tf.constant(p) if isinstance(p, str) else p for p in message_parts])
+    return tf.debugging.Assert(condition, [message])
+
+
+def _assert_shape(name: str, x, tail: Sequence[int]) -> tf.Operation:
+    """Asserts that `x` has shape [N, *tail] for any N; the message names that shape."""
+    rank = 1 + len(tail)
+    shape = tf.shape(x)
+    # Padding keeps the slice valid whatever the actual rank; the rank test settles the rest.
+    padded = tf.concat([shape, tf.zeros([rank], tf.int32)], axis=0)[1:rank]
+    ok = tf.logical_and(tf.equal(tf.size(shape), rank),
+                        tf.reduce_all(tf.equal(padded, tf.constant(list(tail), tf.int32))))
+    shape_text = "[" + ", ".join(["N"] + [str(d) for d in tail]) + "]"
+    return _assert_true(ok, [f"{name} must have shape {shape_text}, got ", _format_ints(shape)])
+
+
+def _assert_label_range(name: str, label, num_classes: int) -> tf.Operation:
+    """Asserts 0 <= label < num_classes; the message shows up to 5 distinct offending values."""
+    flat = tf.reshape(label, [-1])
+    in_range = tf.logical_and(flat >= 0, flat < num_classes)
+    bad = tf.unique(tf.boolean_mask(flat, tf.logical_not(in_range))).y[:5]
+    return _assert_true(tf.reduce_all(in_range),
+                        [f"{name}: label must be in [0, {num_classes}), got ", _format_ints(bad)])
+
+
+def _format_ints(values) -> tf.Tensor:
+    """Formats an int vector as "[2, 3]"."""
+    return tf.strings.join(["[", tf.strings.reduce_join(tf.strings.as_string(values), separator=", "), "]"])
