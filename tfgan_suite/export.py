@@ -1,0 +1,43 @@
+"""`python -m tfgan_suite.export --run_dir=DIR`: export a run's generator as a SavedModel.
+
+Restores the latest checkpoint of the run and writes the generator to
+`<export_dir>/<variant>/<version>` exactly as the end of training does; useful for a run
+that was interrupted, or trained with `--noexport`.
+"""
+
+from absl import app, flags
+
+from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error
+
+flags.DEFINE_string("run_dir", None, "run directory written by train.py (holds config.json "
+                    "and ckpt/)")
+flags.DEFINE_string("export_dir", None, "base directory of exports; default: the run's "
+                    "--export_dir")
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+    if len(argv) > 1:
+        usage_error(f"unexpected arguments {' '.join(argv[1:])}")
+    if not FLAGS.run_dir:
+        usage_error("--run_dir is required: the run directory to export (runs/<variant>/<time>)")
+    import dataclasses
+
+    from tfgan_suite import training
+
+    try:
+        cfg, data, model, step = training.restore(FLAGS.run_dir)
+    except training.TrainingError as e:
+        usage_error(str(e))
+    if FLAGS.export_dir:
+        cfg = dataclasses.replace(cfg, export_dir=FLAGS.export_dir)
+    path = training.export_model(model, cfg, data, step)
+    print(f"Exported the generator of {FLAGS.run_dir} at step {step} to {path}")
+
+
+def run():
+    app.run(main, flags_parser=parse_flags_or_exit)
+
+
+if __name__ == "__main__":
+    run()
