@@ -1,0 +1,111 @@
+"""benchmarks/: FLOP counts against hand-computed numbers, and the throughput script end to end."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import pytest
+import tensorflow as tf
+
+from benchmarks import flops
+from tests import helpers
+from tfgan_suite import training
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=ROOT)
+
+
+def built(layer, input_shape):
+    """`layer` called on a symbolic input, so its input and output shapes are known."""
+    layer(keras.Input(input_shape))
+    return layer
+
+
+def test_dense_forward_flops():
+    assert flops.layer_forward_flops(built(keras.layers.Dense(4), (3,))) == 2 * 3 * 4
+    # Dense on [N, 5, 3] applies the 3 -> 4 map to each of the 5 rows.
+    assert flops.layer_forward_flops(built(keras.layers.Dense(4), (5, 3))) == 5 * 2 * 3 * 4
+
+
+def test_conv_forward_flops():
+    # 8x8x3 -> stride 2, same -> 4x4x5, kernel 3x3: 2 * H_out * W_out * K * K * C_in * C_out.
+    conv = built(keras.layers.Conv2D(5, 3, strides=2, padding="same"), (8, 8, 3))
+    assert flops.layer_forward_flops(conv) == 2 * 4 * 4 * 3 * 3 * 3 * 5
+    # Transposed: each input pixel scatters a K x K x C_out patch: 2*H_in*W_in*K*K*C_in*C_out.
+    up = built(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same"), (4, 4, 5))
+    assert up.output.shape[1:] == (8, 8, 3)
+    assert flops.layer_forward_flops(up) == 2 * 4 * 4 * 4 * 4 * 5 * 3
+    # Layers without a kernel cost nothing in this count.
+    assert flops.layer_forward_flops(built(keras.layers.LeakyReLU(), (3,))) == 0
+
+
+def mlp_points_model(batch_size=8):
+    """nsgan on 2-D points with width 2, latent 3: G 3 -> 4 -> 4 -> 2, D 2 -> 4 -> 4 -> 1."""
+    cfg = training.resolve_config(dict(variant="nsgan", width=2, latent_dim=3,
+                                       batch_size=batch_size))
+    data = helpers.tiny_points()
+    cfg = training.fit_to_data(cfg, data)
+    return training.build_model(cfg, data), data
+
+
+def test_analytic_step_flops_of_a_tiny_mlp_gan_by_hand():
+    model, _ = mlp_points_model()
+    fg = 2 * (3 * 4 + 4 * 4 + 4 * 2)    # 72 per example; first layer 2*3*4 = 24
+    fd = 2 * (2 * 4 + 4 * 4 + 4 * 1)    # 56 per example; first layer 2*2*4 = 16
+    assert (fg, fd) == (72, 56)
+    b = 8
+    # D step: G fwd + D fwd (real, fake) + D weight grads (real, fake) + D input grads
+    # except D's first layer (real, fake).
+    d_step = b * 72 + 2 * b * 56 + 2 * b * 56 + 2 * b * (56 - 16)   # 576+896+896+640
+    # G step: G fwd + D fwd + D input grads (all layers) + G weight grads + G input grads
+    # except G's first layer.
+    g_step = b * 72 + b * 56 + b * 56 + b * 72 + b * (72 - 24)      # 576+448+448+576+384
+    assert (d_step, g_step) == (3008, 2432)
+    got = flops.analytic_step_flops(model, batch_size=b)
+    assert (got["d_step"], got["g_step"], got["total"]) == (3008, 2432, 5440)
+    assert sum(v for _, _, v in got["terms"]) == 5440
+    # k discriminator updates multiply the D step only.
+    three = flops.gan_step_flops(model.generator, model.discriminator, batch_size=b, d_steps=3)
+    assert three["total"] == 3 * 3008 + 2432
+
+
+@pytest.mark.parametrize("case", ["mlp_points", "dcgan_tiny"])
+def test_profiler_count_matches_the_analytic_count(case):
+    if case == "mlp_points":
+        model, data = mlp_points_model()
+    else:
+        data = helpers.tiny_images(n=16, labels=False)
+        cfg = training.fit_to_data(training.resolve_config(dict(
+            variant="dcgan", width=8, latent_dim=8, batch_size=8, d_steps=2)), data)
+        model = training.build_model(cfg, data)
+    batch = 8
+    element = tf.TensorSpec([batch * model.d_steps, *data.shape], tf.float32)
+    counted = flops.profiler_flops(flops.trace_train_step(model, element))
+    analytic = flops.analytic_step_flops(model, batch_size=batch)["total"]
+    assert counted["incomplete"] == 0
+    # The profiler's MatMul/Conv ops that run are exactly the MACs of the accounting ...
+    assert counted["live_mac"] == analytic
+    # ... and everything else it counts (norms, activations, losses, Adam) adds at most
+    # half again at these toy widths (about 1% for the real DCGAN at width 64).
+    assert analytic <= counted["live"] <= 1.5 * analytic
+    # The unused gradients the tape writes are real graph ops, pruned before running.
+    assert counted["all"] > counted["live"]
+
+
+def test_throughput_script_runs_on_ring8(tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--variant=nsgan",
+         "--dataset=ring8", "--batch_size=64", "--warmup=2", "--steps=3", "--peak_size=128",
+         "--peak_repeats=1", "--peak_dtypes=float32", f"--json_out={out}"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    table = [l for l in proc.stdout.splitlines() if l.startswith("|")]
+    assert table[0].startswith("| variant | dataset | batch | jit | steps/s | images/s |")
+    assert table[2].startswith("| nsgan | ring8 | 64 | auto (off) |")
+    result = json.loads(out.read_text())
+    assert result["steps"] == 3 and result["steps_per_s"] > 0
+    assert result["images_per_s"] == pytest.approx(64 * result["steps_per_s"])
+    assert result["profiler_flops"]["live_mac"] == result["analytic_flops"]["total"]
