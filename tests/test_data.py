@@ -355,3 +355,73 @@ def test_bad_arguments():
         data.ArrayData("x", "video", np.zeros((2, 4, 4, 1), np.uint8), None, None)
     with pytest.raises(data.DataError, match="image_size"):
         data.load("ring8", image_size=0)
+
+
+# --------------------------------------------------------------------------- batches per step
+
+
+class _Bursts:
+    """m(k) = 3 for k < 2 or k % 4 == 0, else 1; offset(k) in closed form."""
+
+    def __call__(self, k):
+        return 3 if k < 2 or k % 4 == 0 else 1
+
+    def offset(self, k):
+        early = min(k, 2)
+        periodic = -(-k // 4) - (-(-early // 4))  # multiples of 4 in [2, k)
+        return 3 * (early + periodic) + (k - early - periodic)
+
+
+def test_step_offset_closed_form_matches_the_sum():
+    bursts = _Bursts()
+    for k in range(40):
+        expected = sum(bursts(j) for j in range(k))
+        assert data.pipeline.step_offset(bursts, k) == expected
+        assert data.pipeline.step_offset(lambda j: bursts(j), k) == expected  # summed
+        assert data.pipeline.step_offset(3, k) == 3 * k
+
+
+def test_int_batches_per_step_is_one_batch_of_m_times_b():
+    tiny = _tiny_images()
+    a = _batches(data.make_dataset(tiny, batch_size=4, batches_per_step=3, seed=2,
+                                   start_batch=1), 4)
+    b = _batches(data.make_dataset(tiny, batch_size=12, seed=2, start_batch=1), 4)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("schedule", [_Bursts(), lambda k: 3 if k < 2 or k % 4 == 0 else 1])
+def test_scheduled_elements_are_consecutive_batches(schedule):
+    # N=10, B=4: elements of 12 or 4 rows, spanning epochs.
+    tiny = _tiny_images()
+    ds = data.make_dataset(tiny, batch_size=4, seed=3, with_labels=True,
+                           batches_per_step=schedule)
+    assert ds.element_spec[0].shape.as_list() == [None, 4, 4, 1]
+    stream = []
+    for k, (x, y) in enumerate(itertools.islice(iter(ds), 10)):
+        assert x.shape[0] == 4 * schedule(k) and y.shape[0] == 4 * schedule(k)
+        np.testing.assert_array_equal(
+            y.numpy(), data.pipeline.step_indices(10, 4, 3, k, schedule))
+        np.testing.assert_allclose(x.numpy(), tiny.x[y.numpy()] / 127.5 - 1.0, atol=1e-6)
+        stream.append(y.numpy())
+    # Together they are the plain batch stream, in order: no batch skipped or repeated.
+    total = sum(schedule(k) for k in range(10))
+    plain = np.concatenate([data.batch_indices(10, 4, 3, j) for j in range(total)])
+    np.testing.assert_array_equal(np.concatenate(stream), plain)
+
+
+@pytest.mark.parametrize("start", [1, 2, 3, 4, 5, 9])
+def test_scheduled_resume_equals_the_uninterrupted_stream(start):
+    tiny = _tiny_images()
+    full = _batches(data.make_dataset(tiny, batch_size=4, seed=1, batches_per_step=_Bursts()),
+                    start + 3)
+    resumed = _batches(data.make_dataset(tiny, batch_size=4, seed=1, start_batch=start,
+                                         batches_per_step=_Bursts()), 3)
+    for a, b in zip(full[start:], resumed):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "3", lambda k: 0])
+def test_bad_batches_per_step(bad):
+    with pytest.raises(data.DataError, match="batches_per_step"):
+        data.make_dataset(_tiny_images(), batch_size=2, seed=0, batches_per_step=bad)

@@ -6,7 +6,16 @@ iterator state: it is the concatenation of per-epoch permutations
 perm_0, perm_1, ... of range(N), perm_e depending only on (seed, e), and batch
 k is stream elements [k*B, (k+1)*B). Batches may span an epoch boundary, every
 batch is full and the stream never ends.
+
+A training step may consume several batches (a critic's n_critic updates, each on
+fresh data): with `batches_per_step` = m(k), step k's element is the m(k) batches
+[S(k), S(k+1)) concatenated, where S(k) = m(0) + ... + m(k-1) is the step's
+position in the batch stream. A schedule that varies (WGAN's 100 critic updates at
+some steps, 5 at others) gives elements of varying size; S(k) in closed form (a
+schedule's `offset(k)`) keeps resuming late in a run instantaneous.
 """
+
+from typing import Callable, Union
 
 import numpy as np
 import tensorflow as tf
@@ -71,6 +80,55 @@ def batch_indices(n: int, batch_size: int, seed: int, batch_number: int) -> np.n
     return stream[first - offset : last - offset].astype(np.int64)
 
 
+BatchesPerStep = Union[int, Callable[[int], int]]
+
+
+def step_offset(batches_per_step: BatchesPerStep, step: int) -> int:
+    """S(step) = m(0) + ... + m(step - 1): batches the steps before `step` consume.
+
+    Args:
+        batches_per_step: an int m, or a schedule: a callable step -> m(step) >= 1,
+            optionally with a method `offset(step)` giving this sum in closed form
+            (else it is summed here, step by step).
+        step: k >= 0.
+
+    Returns:
+        The index of step `step`'s first batch in the batch stream.
+    """
+    if isinstance(batches_per_step, int):
+        return step * batches_per_step
+    offset = getattr(batches_per_step, "offset", None)
+    if offset is not None:
+        return int(offset(step))
+    return sum(int(batches_per_step(j)) for j in range(step))
+
+
+def step_indices(n: int, batch_size: int, seed: int, step: int,
+                 batches_per_step: BatchesPerStep) -> np.ndarray:
+    """The row indices of step `step`'s element, computed directly (test reference).
+
+    Returns:
+        int64 array `[m(step) * batch_size]`: batches S(step) .. S(step + 1) - 1.
+    """
+    first = step_offset(batches_per_step, step)
+    count = (batches_per_step if isinstance(batches_per_step, int)
+             else int(batches_per_step(step)))
+    return np.concatenate([batch_indices(n, batch_size, seed, first + j)
+                           for j in range(count)])
+
+
+def _check_schedule(batches_per_step, start_batch):
+    if isinstance(batches_per_step, bool) or not (
+            isinstance(batches_per_step, int) or callable(batches_per_step)):
+        raise DataError("`batches_per_step` must be an int or a callable step -> int. "
+                        f"Received: batches_per_step={batches_per_step!r}")
+    first = (batches_per_step if isinstance(batches_per_step, int)
+             else batches_per_step(start_batch))
+    if first < 1:
+        raise DataError("`batches_per_step` must be >= 1. Received: "
+                        f"batches_per_step={first} at step {start_batch}")
+
+
 def make_dataset(
     data: ArrayData,
     *,
@@ -78,6 +136,7 @@ def make_dataset(
     seed: int,
     start_batch: int = 0,
     with_labels: bool = False,
+    batches_per_step: BatchesPerStep = 1,
 ) -> tf.data.Dataset:
     """An infinite, resumable `tf.data.Dataset` of training batches.
 
@@ -86,6 +145,12 @@ def make_dataset(
     `start_batch * B // N` and skips only the rest of that epoch, so resuming
     late in a long run is as fast as starting.
 
+    With `batches_per_step`, element k (the k-th training step) holds the
+    m(k) batches S(k) .. S(k+1) - 1 concatenated (`step_indices`), and
+    `start_batch` counts elements, i.e. steps. An int m gives the same
+    elements as `batch_size=m*B`, of static size; a schedule gives elements of
+    varying size (static shape [None, ...]).
+
     Images are scaled to float32 in [-1, 1] (x / 127.5 - 1); points stay
     float32 in data coordinates.
 
@@ -93,11 +158,14 @@ def make_dataset(
         data: the in-memory dataset (`load`).
         batch_size: batch size B; every batch is full.
         seed: integer seed; different seeds give different orders.
-        start_batch: the first batch to yield (the training step to resume at).
+        start_batch: the first batch (with `batches_per_step`: the first
+            step) to yield, i.e. the training step to resume at.
         with_labels: yield `(x, y)` with int32 `y` instead of `x` alone.
+        batches_per_step: m, an int or a schedule (see `step_offset`).
 
     Returns:
-        A `tf.data.Dataset` yielding float32 `[B, *data.shape]` (and int32 `[B]`).
+        A `tf.data.Dataset` yielding float32 `[m*B, *data.shape]` (and int32
+        `[m*B]`).
 
     Raises:
         DataError: for bad sizes, or `with_labels` on unlabelled data.
@@ -109,14 +177,21 @@ def make_dataset(
     """
     n = len(data)
     _check(n, batch_size, start_batch)
+    _check_schedule(batches_per_step, start_batch)
     if with_labels and data.y is None:
         raise DataError(
             f"Dataset {data.name!r} has no labels; conditional variants need one "
             "of: fashion_mnist, ring8, grid25, or a TFDS dataset with a `label` "
             "feature (mnist, cifar10, ...)."
         )
-    first_element = start_batch * batch_size
-    first_epoch, skip = divmod(first_element, n)
+    if isinstance(batches_per_step, int):
+        # m batches of B rows are one batch of m*B rows: no grouping, static shapes.
+        batch_size, schedule = batch_size * batches_per_step, None
+        first_batch = start_batch
+    else:
+        schedule = batches_per_step
+        first_batch = step_offset(schedule, start_batch)
+    first_epoch, skip = divmod(first_batch * batch_size, n)
 
     x_all = tf.constant(data.x)
     y_all = tf.constant(data.y) if with_labels else None
@@ -134,5 +209,36 @@ def make_dataset(
     ds = tf.data.Dataset.counter(start=first_epoch, dtype=tf.int64)
     ds = ds.map(lambda epoch: epoch_permutation(n, seed, epoch))
     ds = ds.unbatch().skip(skip).batch(batch_size, drop_remainder=True)
+    if schedule is not None:
+        ds = _group_steps(ds, schedule, start_batch)
     ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _group_steps(batches, schedule, start_step):
+    """Concatenates each step's m(step) consecutive index batches into one element.
+
+    Every batch is tagged with its step (step k repeated m(k) times), then
+    `group_by_window` closes step k's window after its m(k)-th batch. The
+    schedule is plain Python, called through `tf.py_function` once per step.
+    """
+
+    def count(step):
+        def call(s):
+            m = int(schedule(int(s)))
+            if m < 1:
+                raise ValueError(f"batches_per_step({int(s)}) = {m}; must be >= 1")
+            return np.int64(m)
+
+        m = tf.py_function(call, [step], tf.int64)
+        m.set_shape([])
+        return m
+
+    steps = tf.data.Dataset.counter(start=start_step, dtype=tf.int64)
+    tags = steps.flat_map(lambda k: tf.data.Dataset.from_tensors(k).repeat(count(k)))
+    grouped = tf.data.Dataset.zip((batches, tags)).group_by_window(
+        key_func=lambda indices, step: step,
+        reduce_func=lambda step, window: window.batch(np.iinfo(np.int64).max),
+        window_size_func=count,
+    )
+    return grouped.map(lambda indices, step: tf.reshape(indices, [-1]))

@@ -1,0 +1,255 @@
+"""`wgan`: Wasserstein GAN with weight clipping (Arjovsky, Chintala & Bottou 2017).
+
+The critic (D with a linear output) maximises E[D(x)] - E[D(G(z))]; after every critic
+update its weights are clipped to [-c, c] (`--clip_value`, 0.01), a crude way to keep it
+K-Lipschitz; G minimises -E[D(G(z))]. RMSProp at 5e-5 for both players, with rho = 0.99:
+PyTorch's default `alpha`, which the authors' code used (Keras's default rho is 0.9).
+The critic keeps the DCGAN discriminator's batch norm, as the paper's DCGAN critic and the
+authors' code do (its gamma and beta are clipped like every other critic weight).
+
+The critic schedule: n_critic = `--d_steps` (5) critic updates per generator update,
+raised to 100 for each of the first 25 generator steps and every 500th, so that the critic
+is close to optimal when its estimate matters most (authors' code; `--nowgan_critic_schedule`
+turns it off). Every critic update uses a fresh real batch, and the step's count cannot be
+a traced loop: under MirroredStrategy an `optimizer.apply` inside `tf.while_loop` or
+`tf.cond` is not supported. So the count is a property of the data: the input pipeline
+puts m(k) batches into step k's element (`batches_per_step` = `CriticSchedule`, whose
+closed-form offset keeps resume exact), and `make_train_function` reads m(k) from the
+element's size and runs it as Python-unrolled calls of two traced functions: chunks of
+`d_steps` critic updates, then the last `d_steps` critic updates with the generator
+update. (Keras's own train function would see one trace with an unknown batch size, and
+a single trace unrolling 100 critic updates takes minutes to build.)
+
+Logged: `wasserstein` = E[D(x)] - E[D(G(z))] of the last critic update, the critic's
+estimate of the Wasserstein-1 distance up to the Lipschitz constant; it should fall as the
+samples improve.
+"""
+
+import dataclasses
+import functools
+
+import tensorflow as tf
+
+from tfgan_suite import losses
+from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.spec import Variant
+
+# The authors' schedule (github.com/martinarjovsky/WassersteinGAN, main.py).
+BURST_CRITIC_STEPS = 100
+BURST_FIRST_STEPS = 25
+BURST_EVERY = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class CriticSchedule:
+    """m(k) = burst if k < first or k % every == 0 else n_critic: critic updates at step k.
+
+    Also the `batches_per_step` of the input pipeline, with `offset(k)` = m(0) + ... +
+    m(k-1) in closed form (the stream position of step k, for an instant resume).
+
+    Example:
+    >>> s = CriticSchedule(n_critic=5)
+    >>> [s(k) for k in (0, 24, 25, 499, 500, 501)]
+    [100, 100, 5, 5, 100, 5]
+    """
+
+    n_critic: int
+    burst: int = BURST_CRITIC_STEPS
+    first: int = BURST_FIRST_STEPS
+    every: int = BURST_EVERY
+
+    def __post_init__(self):
+        for name in ("n_critic", "burst", "every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        if self.first < 0:
+            raise ValueError(f"`first` must be >= 0. Received: first={self.first}")
+
+    def __call__(self, step):
+        step = int(step)
+        return self.burst if step < self.first or step % self.every == 0 else self.n_critic
+
+    def offset(self, step):
+        """Critic updates (= real batches) of steps 0 .. step-1, in closed form."""
+        step = int(step)
+        early = min(step, self.first)
+        # Multiples of `every` in [first, step): those in [0, step) minus those in [0, early).
+        periodic = -(-step // self.every) - (-(-early // self.every))
+        bursts = early + periodic
+        return bursts * self.burst + (step - bursts) * self.n_critic
+
+
+class WGAN(GANModel):
+    """Critic updates with weight clipping, then one generator update.
+
+    Args (beyond GANModel's):
+        clip_value: c; critic weights are clipped to [-c, c] after every critic update.
+        critic_schedule: use `CriticSchedule(d_steps)` (True) or always `d_steps` critic
+            updates (False).
+        batch_size: global batch size of one critic update. The number of critic updates
+            of a step is the number of such batches in its element (so it follows whatever
+            the pipeline was given); None: every element holds `d_steps` batches.
+
+    Reference: Arjovsky, Chintala & Bottou, "Wasserstein GAN", ICML 2017, Algorithm 1.
+    """
+
+    def __init__(self, generator, discriminator, *, clip_value=0.01, critic_schedule=True,
+                 batch_size=None, **kwargs):
+        kwargs.setdefault("loss", "wasserstein")
+        super().__init__(generator, discriminator, **kwargs)
+        if not clip_value > 0:
+            raise ValueError(f"`clip_value` must be > 0. Received: clip_value={clip_value}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={batch_size}")
+        self.clip_value = float(clip_value)
+        self.critic_schedule = bool(critic_schedule)
+        self.batch_size = batch_size
+
+    @staticmethod
+    def model_kwargs(cfg):
+        return dict(GANModel.model_kwargs(cfg), clip_value=cfg.clip_value,
+                    critic_schedule=cfg.wgan_critic_schedule, batch_size=cfg.batch_size)
+
+    @property
+    def batches_per_step(self):
+        return CriticSchedule(self.d_steps) if self.critic_schedule else self.d_steps
+
+    # ----------------------------------------------------------------------------------
+    # The train function: the critic count comes from the element's size.
+
+    def make_train_function(self, force=False):
+        """Runs each step's n critic updates as traced chunks, then the generator update.
+
+        Keras's own train function takes the next element inside one trace, where an
+        element of varying size has an unknown batch dimension, and one trace with 100
+        unrolled critic updates takes minutes to build. Here the element is taken first
+        and its critic count n read from its concrete size; the first n - d_steps critic
+        updates run as chunks of d_steps updates (`_critic_chunk`, one trace), the last
+        d_steps with the generator update (`_last_critic_steps_and_generator`, one trace).
+        An ordinary step is that last call alone. Each call goes through Keras's
+        `_make_function` (strategy.run, replica reduction, XLA), so every optimizer update
+        stays out of `tf.cond`/`tf.while_loop` and the step works under MirroredStrategy.
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        last = self._make_function(self._last_critic_steps_and_generator)
+        chunks = {}
+
+        def train_function(iterator):
+            data = next(iterator)
+            n_critic = self._critic_steps_in(data)
+            done = 0
+            while done < n_critic - self.d_steps:
+                size = min(self.d_steps, n_critic - self.d_steps - done)
+                if size not in chunks:
+                    chunks[size] = self._make_function(
+                        functools.partial(self._critic_chunk, size=size))
+                chunks[size]([(data, tf.constant(done, tf.int32),
+                               tf.constant(n_critic, tf.int32))])
+                done += size
+            return last([(data, tf.constant(n_critic, tf.int32))])
+
+        self.train_function = train_function
+        return train_function
+
+    def _critic_steps_in(self, data):
+        """Critic updates a step's element feeds: its rows over the global batch size."""
+        if self.batch_size is None:
+            return self.d_steps
+        real, _ = self.unpack(data)
+        local = self.distribute_strategy.experimental_local_results(real)
+        rows = sum(int(t.shape[0]) for t in local)
+        if rows % self.batch_size or rows // self.batch_size < self.d_steps:
+            raise ValueError(f"an element of {rows} rows is not a whole number (>= d_steps="
+                             f"{self.d_steps}) of batches of batch_size={self.batch_size}")
+        return rows // self.batch_size
+
+    def train_step(self, data):
+        """One step on an element of exactly `d_steps` batches (the schedule needs
+        `make_train_function`)."""
+        return self._last_critic_steps_and_generator((data, self.d_steps))
+
+    # ----------------------------------------------------------------------------------
+
+    def clip_critic(self):
+        """w <- clip(w, -c, c) for every trainable critic weight (Algorithm 1, line 8)."""
+        for v in self.discriminator.trainable_variables:
+            v.assign(tf.clip_by_value(v, -self.clip_value, self.clip_value))
+
+    def _critic_update(self, real_batch, z):
+        """One critic update (Algorithm 1, lines 3-8); returns (loss, real, fake scores)."""
+        d_loss_fn, _ = losses.get(self.loss_name)
+        fake = self.generator(z, training=True)
+        with tf.GradientTape() as tape:
+            real_scores = self.discriminator(real_batch, training=True)
+            fake_scores = self.discriminator(fake, training=True)
+            d_loss = d_loss_fn(real_scores, fake_scores)
+        self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+        self.clip_critic()
+        return d_loss, real_scores, fake_scores
+
+    def _critic_chunk(self, inputs, size):
+        """Critic updates first .. first+size-1 of a step with n_critic updates in all."""
+        data, first, n_critic = inputs
+        real, _ = self.unpack(data)
+        batch_size = tf.shape(real)[0] // n_critic
+        for real_batch in _critic_batches(real, n_critic, first, size):
+            # Draws d_steps+1+first+i: after those of the last call (0 .. d_steps).
+            offset = tf.cast(self.d_steps + 1 + first, tf.int64)
+            seed = self.next_seed() + tf.stack([tf.zeros([], tf.int64), offset])
+            z = tf.random.stateless_normal([batch_size, self.latent_dim], seed=seed)
+            d_loss, _, _ = self._critic_update(real_batch, z)
+        self._draws = 0  # this trace's draws are numbered; the next trace starts again at 0
+        return {"d_loss": d_loss}
+
+    def _last_critic_steps_and_generator(self, inputs):
+        """The last d_steps critic updates of the step, then the generator update."""
+        data, n_critic = inputs
+        _, g_loss_fn = losses.get(self.loss_name)
+        real, _ = self.unpack(data)
+        batch_size = tf.shape(real)[0] // n_critic
+        reals = _critic_batches(real, n_critic, n_critic - self.d_steps, self.d_steps)
+
+        for real_batch in reals:
+            d_loss, real_scores, fake_scores = self._critic_update(
+                real_batch, self.latent(batch_size))
+
+        # Generator: one update through the clipped critic (Algorithm 1, lines 9-10).
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.latent(batch_size), training=True)
+            g_loss = g_loss_fn(self.discriminator(fake, training=True))
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        d_real = tf.reduce_mean(real_scores)
+        d_fake = tf.reduce_mean(fake_scores)
+        return self.end_step({
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "wasserstein": d_real - d_fake,
+            "d_real": d_real,   # mean critic score on real data
+            "d_fake": d_fake,   # ... on generated data, before G's update
+            "critic_steps": n_critic,
+        })
+
+
+def _critic_batches(real, n_critic, first, count):
+    """Batches first .. first+count-1 (count static) of `real` cut into n_critic batches.
+
+    A gather on a [n_critic, batch, ...] view rather than a slice: under XLA the offset
+    `first` stays a runtime value (a slice size depending on it would be recompiled for
+    every chunk of the step).
+    """
+    shape = tf.shape(real)
+    batches = tf.reshape(real, tf.concat([[n_critic, shape[0] // n_critic], shape[1:]], 0))
+    return tf.unstack(tf.gather(batches, first + tf.range(count)), num=count)
+
+
+VARIANT = Variant(
+    name="wgan",
+    model=WGAN,
+    defaults=dict(loss="wasserstein", architecture="dcgan", latent_dim=100, d_steps=5,
+                  optimizer="rmsprop", g_lr=5e-5, d_lr=5e-5, g_beta2=0.99, d_beta2=0.99),
+    summary="Wasserstein GAN: critic weights clipped to [-c, c], RMSProp 5e-5, n_critic 5 "
+            "(100 early and every 500th step)",
+    reference="Arjovsky, Chintala & Bottou, Wasserstein GAN, ICML 2017",
+)
