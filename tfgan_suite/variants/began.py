@@ -1,0 +1,191 @@
+"""`began`: Boundary Equilibrium GAN (Berthelot, Schumm & Metz 2017).
+
+D is an auto-encoder and L(v) = mean |v - D(v)| its L1 reconstruction loss. D minimises
+L(x) - k_t L(G(z_D)), G minimises L(G(z_G)), and a proportional controller keeps the
+equilibrium E[L(G(z))] = gamma E[L(x)]:
+
+    k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1),   k_0 = 0.
+
+M_global = L(x) + |gamma L(x) - L(G(z_G))| measures convergence: it falls as the samples
+improve, and k_t rises from 0 and settles. Both are logged every step (`k_t`,
+`m_global`, with `l_real`, `l_fake`, `d_loss`, `g_loss`).
+
+Where this follows or departs from the paper:
+- Nets: BEGAN's (`tfgan_suite.nets.began`), built here with `nets.autoencoder`; G ends
+  in tanh (the suite's generators all produce [-1, 1]).
+- z ~ N(0, I) of size 64 (= h), the suite's latent distribution everywhere (fixed-z
+  grids, the SavedModel's `sample` signature); the paper draws U[-1, 1].
+- Adam(1e-4) for both players as in the paper; its betas are not given there, beta1 = 0.5
+  (and beta2 0.999) as in the widely used reimplementations.
+- The learning rate of both players is halved when M_global stalls (the paper), judged
+  on window means of `--began_lr_steps` steps (`plateau`), or every `--began_lr_steps`
+  steps (`fixed`), or never (`none`). The decay state and k_t are model state
+  (checkpointed); the rates themselves live in the optimizers' checkpointed variables,
+  so a resumed run continues exactly.
+- k_t under several replicas: L(x) and L(G(z)) are all-reduced (mean over replicas), so
+  every replica computes the same k_{t+1} and the same learning-rate decision.
+- Width n: the paper uses n = 64 (at 64x64); the default here is 32, which gives clear
+  Fashion-MNIST garments on a CPU in a few thousand steps (`--width=64` for the paper's).
+- `--d_steps=k` gives k D updates per G update (the paper: 1), each on a fresh real batch;
+  the controller uses L(x) of the last one.
+"""
+
+import tensorflow as tf
+
+from tfgan_suite import config as config_lib
+from tfgan_suite import energy
+from tfgan_suite.nets import autoencoder
+from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.spec import Variant
+
+LR_SCHEDULES = ("plateau", "fixed", "none")
+# A window's mean M_global must be this much (relative) below the best earlier window's
+# to count as progress under the plateau schedule.
+PLATEAU_THRESHOLD = 0.01
+LR_DECAY = 0.5
+
+
+def check_auto_encoder_settings(cfg):
+    """Refuses the options of classifier discriminators, which an auto-encoder D lacks.
+
+    Raises:
+        ConfigError: --instance_noise or --d_spectral_norm was set.
+    """
+    if cfg.instance_noise:
+        raise config_lib.ConfigError(
+            f"--instance_noise is for classifier discriminators; {cfg.variant} has an "
+            "auto-encoder discriminator: leave it at 0")
+    if cfg.d_spectral_norm:
+        raise config_lib.ConfigError(
+            f"--d_spectral_norm is not implemented for the auto-encoder discriminator of "
+            f"{cfg.variant}")
+
+
+class BEGAN(GANModel):
+    """Auto-encoder D with the k_t equilibrium controller.
+
+    Args (beyond GANModel's):
+        gamma: diversity ratio in (0, 1].
+        lambda_k: gain of the k_t controller (>= 0).
+        lr_schedule: "plateau", "fixed" or "none" (see the module docstring).
+        lr_steps: window (plateau) or period (fixed) of the decay, in steps.
+
+    Reference: Berthelot, Schumm & Metz, "BEGAN: Boundary Equilibrium Generative
+    Adversarial Networks", arXiv:1703.10717, 2017, section 3.
+    """
+
+    def __init__(self, generator, discriminator, *, gamma=0.5, lambda_k=0.001,
+                 lr_schedule="plateau", lr_steps=2000, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        if not 0.0 < gamma <= 1.0:
+            raise ValueError(f"`gamma` must be in (0, 1]. Received: gamma={gamma}")
+        if lambda_k < 0:
+            raise ValueError(f"`lambda_k` must be >= 0. Received: lambda_k={lambda_k}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"`lr_schedule` must be one of {', '.join(LR_SCHEDULES)}. "
+                             f"Received: lr_schedule={lr_schedule!r}")
+        if lr_steps < 1:
+            raise ValueError(f"`lr_steps` must be >= 1. Received: lr_steps={lr_steps}")
+        self.gamma = float(gamma)
+        self.lambda_k = float(lambda_k)
+        self.lr_schedule = lr_schedule
+        self.lr_steps = int(lr_steps)
+        self.k_t = self.add_state("k_t")
+        # Plateau schedule: the running sum of M_global over the current window, and the
+        # best (lowest) window mean so far.
+        self.m_window_sum = self.add_state("m_window_sum")
+        self.m_best = self.add_state("m_best", initial=float("inf"))
+
+    @classmethod
+    def create(cls, cfg, data):
+        check_auto_encoder_settings(cfg)
+        generator, discriminator = autoencoder.build_players(
+            cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
+            width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm)
+        return cls(generator, discriminator, **cls.model_kwargs(cfg))
+
+    @staticmethod
+    def model_kwargs(cfg):
+        return dict(GANModel.model_kwargs(cfg), gamma=cfg.began_gamma,
+                    lambda_k=cfg.began_lambda_k, lr_schedule=cfg.began_lr_schedule,
+                    lr_steps=cfg.began_lr_steps)
+
+    def reconstruction_loss(self, x):
+        """L(x) over this replica's batch: the batch mean of the per-sample L1 error."""
+        return tf.reduce_mean(energy.l1_energy(x, self.discriminator(x, training=True)))
+
+    def train_step(self, data):
+        real, _ = self.unpack(data)
+        batch_size = tf.shape(real)[0] // self.d_steps
+        k = tf.convert_to_tensor(self.k_t)
+
+        # Discriminator: L_D = L(x) - k_t L(G(z_D)).
+        for real_batch, _ in self.real_batches(real):
+            fake = self.generator(self.latent(batch_size), training=True)
+            with tf.GradientTape() as tape:
+                l_real = self.reconstruction_loss(real_batch)
+                l_fake_d = self.reconstruction_loss(fake)
+                d_loss = energy.began_d_loss(l_real, l_fake_d, k)
+            self.minimize(self.d_optimizer, tape, d_loss,
+                          self.discriminator.trainable_variables)
+
+        # Generator: L_G = L(G(z_G)), through the just-updated auto-encoder.
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.latent(batch_size), training=True)
+            g_loss = self.reconstruction_loss(fake)
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        # The controller on the global means, identical on every replica.
+        l_real_all, l_fake_all = tf.distribute.get_replica_context().all_reduce(
+            "mean", [l_real, g_loss])
+        k_next, m_global = energy.began_control(k, l_real_all, l_fake_all, self.gamma,
+                                                self.lambda_k)
+        self.k_t.assign(k_next)
+        self.update_learning_rates(m_global)
+
+        return self.end_step({
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "l_real": l_real_all,
+            "l_fake": l_fake_all,
+            "k_t": k_next,
+            "m_global": m_global,
+        })
+
+    def update_learning_rates(self, m_global):
+        """Halves both learning rates at the end of a window when the schedule says so.
+
+        Runs every step (no Python branch on tensors): at a window's last step the decay
+        factor is 0.5 or 1; elsewhere it is 1 and the rates are reassigned unchanged.
+        """
+        if self.lr_schedule == "none":
+            return
+        window_end = tf.equal((self.step + 1) % self.lr_steps, 0)
+        if self.lr_schedule == "fixed":
+            decay = window_end
+        else:
+            window_sum = self.m_window_sum + m_global
+            mean = window_sum / float(self.lr_steps)
+            stalled = mean > self.m_best * (1.0 - PLATEAU_THRESHOLD)
+            decay = tf.logical_and(window_end, stalled)
+            self.m_best.assign(tf.where(window_end, tf.minimum(self.m_best, mean),
+                                        self.m_best))
+            self.m_window_sum.assign(tf.where(window_end, 0.0, window_sum))
+        factor = tf.where(decay, LR_DECAY, 1.0)
+        for optimizer in (self.d_optimizer, self.g_optimizer):
+            lr = optimizer.learning_rate
+            lr.assign(lr * tf.cast(factor, lr.dtype))
+
+
+VARIANT = Variant(
+    name="began",
+    model=BEGAN,
+    defaults=dict(architecture="began", width=32, latent_dim=64, d_norm="none",
+                  batch_size=16, optimizer="adam", g_lr=1e-4, d_lr=1e-4, g_beta1=0.5,
+                  d_beta1=0.5, g_beta2=0.999, d_beta2=0.999, steps=10000),
+    summary="auto-encoder D with L1 reconstruction loss, k_t equilibrium control "
+            "(gamma 0.5, lambda_k 0.001), M_global logged, Adam 1e-4 halved when "
+            "M_global stalls",
+    reference="Berthelot, Schumm & Metz, BEGAN: Boundary Equilibrium Generative "
+              "Adversarial Networks, 2017",
+)

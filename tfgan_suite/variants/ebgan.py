@@ -1,0 +1,174 @@
+"""`ebgan`: Energy-Based GAN with the pull-away term (Zhao, Mathieu & LeCun 2017).
+
+D is an auto-encoder and a sample's energy is its reconstruction error,
+D(x) = ||Dec(Enc(x)) - x||^2 / d (mean over the d pixels and channels). D minimises
+D(x) + max(0, m - D(G(z))): low energy on data, energy at least m on generated samples.
+G minimises D(G(z)) + lambda_PT f_PT(S), where f_PT, the pull-away term, is the mean
+squared cosine similarity between the encoder's codes S of different generated samples
+("EBGAN-PT"); it pushes the batch apart in D's code space against mode collapse.
+
+Choices (where the paper leaves room or the suite differs):
+- Energy normalisation: mean over pixels, images in [-1, 1]. The margin is in those
+  units (`--ebgan_margin`, default 0.2): one number for 28x28, 32x32 and 64x64. The
+  paper's margins (m = 10 on MNIST, larger for LSUN, CelebA and ImageNet) are in the
+  units of its own Torch criterion and image scaling, and do not carry over as such.
+- Nets: `--architecture=dcgan` by default: the suite's DCGAN generator and EBGAN's
+  convolutional auto-encoder in the DCGAN discriminator's layout (stride-2 4x4 convs,
+  batch norm, LeakyReLU; the decoder mirrors it), S = the encoder's last map, as in the
+  paper's LSUN/CelebA models. `began` and `mlp` auto-encoders work too
+  (`tfgan_suite.nets.autoencoder`).
+- Adam(2e-4, beta1 0.5), z of size 100, as the DCGAN setting the paper builds on.
+- `--ebgan_pretrain_steps=N`: the first N steps of the run (they count in `--steps` and
+  in the step counter) train only the auto-encoder, on real data; G's weights and its
+  optimizer are untouched. Which kind of step runs is decided by the step counter, so a
+  resumed run continues exactly.
+- Under several replicas f_PT is computed on each replica's share of the batch (a
+  per-replica estimate, as with batch norm); the energies are batch means as usual.
+
+Logged: `d_loss`, `g_loss`, `energy_real` = E[D(x)], `energy_fake` = E[D(G(z))] (before
+G's update), `pull_away` = f_PT (unweighted), `hinge_active` = the fraction of fakes with
+energy below m (those that give D a gradient), `pretraining` (1 during pretraining).
+"""
+
+import tensorflow as tf
+
+from tfgan_suite import energy
+from tfgan_suite.nets import autoencoder
+from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.began import check_auto_encoder_settings
+from tfgan_suite.variants.spec import Variant
+
+
+class EBGAN(GANModel):
+    """Auto-encoder D with a margin hinge; G with the pull-away term.
+
+    Args (beyond GANModel's):
+        margin: m > 0, in the units of `energy.mse_energy`.
+        pt_weight: lambda_PT >= 0 of the pull-away term (0 = plain EBGAN).
+        pretrain_steps: leading steps that train only the auto-encoder on real data.
+
+    Reference: Zhao, Mathieu & LeCun, "Energy-based Generative Adversarial Network",
+    ICLR 2017, sections 2.3-2.4.
+    """
+
+    def __init__(self, generator, discriminator, *, margin=0.2, pt_weight=0.1,
+                 pretrain_steps=0, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        if not margin > 0:
+            raise ValueError(f"`margin` must be > 0. Received: margin={margin}")
+        if pt_weight < 0:
+            raise ValueError(f"`pt_weight` must be >= 0. Received: pt_weight={pt_weight}")
+        if pretrain_steps < 0:
+            raise ValueError("`pretrain_steps` must be >= 0. "
+                             f"Received: pretrain_steps={pretrain_steps}")
+        self.margin = float(margin)
+        self.pt_weight = float(pt_weight)
+        self.pretrain_steps = int(pretrain_steps)
+
+    @classmethod
+    def create(cls, cfg, data):
+        check_auto_encoder_settings(cfg)
+        generator, discriminator = autoencoder.build_players(
+            cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
+            width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm)
+        return cls(generator, discriminator, **cls.model_kwargs(cfg))
+
+    @staticmethod
+    def model_kwargs(cfg):
+        return dict(GANModel.model_kwargs(cfg), margin=cfg.ebgan_margin,
+                    pt_weight=cfg.pt_weight, pretrain_steps=cfg.ebgan_pretrain_steps)
+
+    def energies(self, x):
+        """(per-sample energies [N], codes S) of one training-mode pass through D."""
+        codes, reconstruction = self.discriminator.reconstruct(x, training=True)
+        return energy.mse_energy(x, reconstruction), codes
+
+    # ----------------------------------------------------------------------------------
+    # The train function: pretraining steps, then adversarial steps.
+
+    def make_train_function(self, force=False):
+        """Keras's train function, or, with pretraining, one that picks per step.
+
+        The choice is made in Python from the step counter before each step, so each
+        kind of step is its own traced function and no optimizer update sits inside a
+        `tf.cond` (not supported under MirroredStrategy).
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        if not self.pretrain_steps:
+            return super().make_train_function(force)
+        adversarial = self._make_function(self.train_step)
+        pretrain = self._make_function(self.pretrain_step)
+
+        def train_function(iterator):
+            if int(self.step.numpy()) < self.pretrain_steps:
+                return pretrain(iterator)
+            return adversarial(iterator)
+
+        self.train_function = train_function
+        return train_function
+
+    def pretrain_step(self, data):
+        """`d_steps` auto-encoder updates on real data: minimise E[D(x)]. G is frozen."""
+        real, _ = self.unpack(data)
+        batch_size = tf.shape(real)[0] // self.d_steps
+        for real_batch, _ in self.real_batches(real):
+            with tf.GradientTape() as tape:
+                real_energy, _ = self.energies(real_batch)
+                d_loss = tf.reduce_mean(real_energy)
+            self.minimize(self.d_optimizer, tape, d_loss,
+                          self.discriminator.trainable_variables)
+        # What G's samples would score, for the curves (no update).
+        fake = self.generator(self.latent(batch_size), training=False)
+        codes, reconstruction = self.discriminator.reconstruct(fake, training=False)
+        fake_energy = energy.mse_energy(fake, reconstruction)
+        g_loss, pull_away = energy.ebgan_g_loss(fake_energy, codes, self.pt_weight)
+        return self.end_step(self._logs(d_loss, g_loss, real_energy, fake_energy,
+                                        pull_away, pretraining=1.0))
+
+    def train_step(self, data):
+        real, _ = self.unpack(data)
+        batch_size = tf.shape(real)[0] // self.d_steps
+
+        # Discriminator: D(x) + max(0, m - D(G(z))).
+        for real_batch, _ in self.real_batches(real):
+            fake = self.generator(self.latent(batch_size), training=True)
+            with tf.GradientTape() as tape:
+                real_energy, _ = self.energies(real_batch)
+                fake_energy, _ = self.energies(fake)
+                d_loss = energy.ebgan_d_loss(real_energy, fake_energy, self.margin)
+            self.minimize(self.d_optimizer, tape, d_loss,
+                          self.discriminator.trainable_variables)
+
+        # Generator: D(G(z)) + lambda_PT f_PT(S).
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.latent(batch_size), training=True)
+            g_fake_energy, codes = self.energies(fake)
+            g_loss, pull_away = energy.ebgan_g_loss(g_fake_energy, codes, self.pt_weight)
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        return self.end_step(self._logs(d_loss, g_loss, real_energy, fake_energy,
+                                        pull_away, pretraining=0.0))
+
+    def _logs(self, d_loss, g_loss, real_energy, fake_energy, pull_away, pretraining):
+        return {
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "energy_real": tf.reduce_mean(real_energy),
+            "energy_fake": tf.reduce_mean(fake_energy),
+            "pull_away": pull_away,
+            "hinge_active": tf.reduce_mean(tf.cast(fake_energy < self.margin, tf.float32)),
+            "pretraining": pretraining,
+        }
+
+
+VARIANT = Variant(
+    name="ebgan",
+    model=EBGAN,
+    defaults=dict(architecture="dcgan", latent_dim=100, optimizer="adam", g_lr=2e-4,
+                  d_lr=2e-4, g_beta1=0.5, d_beta1=0.5),
+    summary="auto-encoder D, energy = per-pixel MSE reconstruction error, margin hinge "
+            "max(0, m - D(G(z))), pull-away term on the encoder's codes (EBGAN-PT)",
+    reference="Zhao, Mathieu & LeCun, Energy-based Generative Adversarial Network, "
+              "ICLR 2017",
+)
