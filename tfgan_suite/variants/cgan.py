@@ -1,0 +1,115 @@
+"""`cgan`: conditional GAN, G(z, y) and D(x, y) (Mirza & Osindero 2014).
+
+Both players see the class label y: D judges whether x is a real example *of class y*,
+so G must produce class y when asked for it. The game is that of `gan` with y added to
+every call, and any loss pair of `tfgan_suite.losses` (`--loss`, default non-saturating).
+Fakes are generated for the labels of the real batch they are compared with, so the fake
+label distribution is the data's p(y) exactly (Mirza & Osindero draw y from the data too).
+
+`--conditioning=concat` joins a learned label embedding to D's input (extra constant
+feature maps for images, extra input features for points); `--conditioning=projection`
+uses Miyato & Koyama's projection discriminator. G concatenates a label embedding
+(`--label_embedding_dim`) to z in both modes. Networks: `tfgan_suite.nets.conditional`.
+
+Needs labels: fashion_mnist, a TFDS dataset with a `label` feature (mnist, cifar10, ...),
+or ring8/grid25 (label = mode index). The export takes `label` int32 [N] next to z.
+
+Reference:
+    Mirza & Osindero, "Conditional Generative Adversarial Nets", arXiv:1411.1784, 2014.
+    Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018.
+"""
+
+import tensorflow as tf
+
+from tfgan_suite import losses
+from tfgan_suite.data import DataError
+from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.spec import Variant
+
+
+class ConditionalGAN(GANModel):
+    """`d_steps` updates of D(x, y), then one update of G(z, y).
+
+    Args (beyond GANModel's):
+        num_classes: number of labels; the pipeline yields (x, y) with y in
+            [0, num_classes).
+
+    Reference: Mirza & Osindero 2014, section 3.2 (the minimax game of eq. 2).
+    """
+
+    conditional = True
+
+    def __init__(self, generator, discriminator, *, num_classes, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        if num_classes < 1:
+            raise ValueError(f"`num_classes` must be >= 1. Received: num_classes={num_classes}")
+        self.num_classes = int(num_classes)
+
+    @classmethod
+    def create(cls, cfg, data):
+        """Conditional networks for labelled `data`; DataError (nothing written) if unlabelled."""
+        from tfgan_suite.nets import conditional
+
+        if data.y is None:
+            raise DataError(
+                f"--variant={cfg.variant} needs a labelled dataset, and {data.name!r} has no "
+                "labels; use fashion_mnist, ring8, grid25 or a TFDS dataset with a `label` "
+                "feature (mnist, cifar10, ...)")
+        generator = conditional.build_generator(
+            cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
+            num_classes=data.num_classes, embedding_dim=cfg.label_embedding_dim,
+            width=cfg.width)
+        discriminator = conditional.build_discriminator(
+            cfg.architecture, data_shape=data.shape, num_classes=data.num_classes,
+            conditioning=cfg.conditioning, embedding_dim=cfg.label_embedding_dim,
+            width=cfg.width, norm=cfg.d_norm, spectral_norm=cfg.d_spectral_norm)
+        return cls(generator, discriminator, num_classes=data.num_classes,
+                   **cls.model_kwargs(cfg))
+
+    def train_step(self, data):
+        d_loss_fn, g_loss_fn = losses.get(self.loss_name)
+        real, labels = self.unpack(data)
+        if labels is None:
+            raise ValueError("cgan trains on (x, y) batches; the dataset yields x only "
+                             "(make_dataset(..., with_labels=True))")
+        batch_size = tf.shape(real)[0] // self.d_steps
+
+        # Discriminator: real (x, y) against (G(z, y), y) for the same labels y.
+        for real_batch, label_batch in self.real_batches(real, labels):
+            fake = self.generator([self.latent(batch_size), label_batch], training=True)
+            with tf.GradientTape() as tape:
+                real_logits = self.discriminator([self.noisy(real_batch), label_batch],
+                                                 training=True)
+                fake_logits = self.discriminator([self.noisy(fake), label_batch],
+                                                 training=True)
+                d_loss = d_loss_fn(real_logits, fake_logits)
+            self.minimize(self.d_optimizer, tape, d_loss,
+                          self.discriminator.trainable_variables)
+
+        # Generator: fresh z, the labels of the last real batch (a draw from p(y)).
+        with tf.GradientTape() as tape:
+            fake = self.generator([self.latent(batch_size), label_batch], training=True)
+            g_fake_logits = self.discriminator([self.noisy(fake), label_batch],
+                                               training=True)
+            g_loss = g_loss_fn(g_fake_logits)
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        return self.end_step({
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),   # D(x, y)
+            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),   # D(G(z, y), y)
+            "instance_noise": self.instance_noise_std(),
+        })
+
+
+VARIANT = Variant(
+    name="cgan",
+    model=ConditionalGAN,
+    defaults=dict(loss="non_saturating", architecture="dcgan", conditioning="concat",
+                  optimizer="adam", g_lr=2e-4, d_lr=2e-4, g_beta1=0.5, d_beta1=0.5),
+    summary="conditional G(z, y), D(x, y): label embedding concatenated (or projection "
+            "D, --conditioning=projection); needs labels; exports take `label`",
+    reference="Mirza & Osindero, Conditional Generative Adversarial Nets, 2014; "
+              "Miyato & Koyama, cGANs with Projection Discriminator, ICLR 2018",
+)
