@@ -1,0 +1,349 @@
+"""`irgan`: adversarial item recommendation with a policy-gradient generator.
+
+The generator is a retrieval model p_theta(i | u) = softmax(s_theta(u, .) / tau_g) over
+all items; the discriminator f_phi(u, i) tells a user's real positives from items the
+generator picked. Both score s(u, i) = e_u . e_i + b_i (`MatrixFactorization`). One step,
+for a batch of users with their training positives (padded to P, masked):
+
+  D (`d_steps` times, each on its own user batch): for each user, draw as many items as
+    the user has positives from softmax(s_theta / tau) (tau = `irgan_temperature`, 0.2;
+    the user's positives excluded with `irgan_exclude_positives`) and minimise the sigmoid
+    cross-entropy of positives (label 1) and those samples (label 0).
+  G: draw 2 items per positive from the mixture q = (1 - lambda) p_theta + lambda
+    uniform(positives), reward r = 2 (sigmoid(f_phi) - 0.5), importance weight
+    w = p_theta / q, and minimise -mean(log p_theta(i|u) r w) (policy gradient: items are
+    discrete, no gradient flows through D).
+
+With `irgan_pretrain_steps` = N, the first N steps instead train both players as plain
+matrix factorisation (BPR, one uniform non-positive per positive), as IRGAN's code starts
+from a pre-trained MF generator; training MF alone for the whole budget
+(`irgan_pretrain_steps` >= `steps`) is the MF baseline with the same seeds and budget.
+
+Every draw is stateless, seeded by `next_seed()` (per replica, step and draw), so runs
+resume exactly. The step has static shapes (users [B], positives [B, P], masks for the
+padding) but runs without XLA (see `compile`).
+
+Reference: Wang et al., "IRGAN: A Minimax Game for Unifying Generative and Discriminative
+Information Retrieval Models", SIGIR 2017, section 2 and its item-recommendation code.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from tfgan_suite import policy_gradient as pg
+from tfgan_suite.nets.matrix_factorization import MatrixFactorization
+from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.spec import Variant
+
+# Generator samples per training positive of the user (IRGAN's code: 2 * len(pos)).
+G_SAMPLES_PER_POSITIVE = 2
+# Users scored at once when ranking every user (evaluation, export checks).
+SCORE_BATCH = 1024
+
+
+class IRGAN(GANModel):
+    """IRGAN for item recommendation (pointwise discriminator).
+
+    Args:
+        generator, discriminator: `MatrixFactorization` scorers of the same sizes.
+        temperature: softmax temperature of the generator when it samples D's negatives.
+        g_temperature: temperature of the generator's policy in its own step.
+        sample_lambda: weight of the user's positives in G's sampling mixture, [0, 1).
+        exclude_positives: never sample training positives as D's negatives.
+        g_l2, d_l2: L2 weights of the players (`MatrixFactorization.l2_penalty`).
+        pretrain_steps: the first steps train both players by BPR instead.
+        pretrain_lr: learning rate of both optimizers during those steps (None: their own).
+        **kwargs: `GANModel`'s (seed, d_steps, ...).
+
+    Example:
+        >>> model = IRGAN.create(cfg, data)       # data: tfgan_suite.data.RecsysData
+        >>> model.fit(model.make_dataset(cfg, data, 0), steps_per_epoch=100)
+        >>> model.scores().shape                  # every user's scores for every item
+        (943, 1682)
+    """
+
+    data_kinds = ("recsys",)
+
+    def __init__(self, generator, discriminator, *, temperature=0.2, g_temperature=1.0,
+                 sample_lambda=0.2, exclude_positives=False, g_l2=0.0, d_l2=0.1,
+                 pretrain_steps=0, pretrain_lr=None, **kwargs):
+        super().__init__(generator, discriminator, **kwargs)
+        for name, value in (("temperature", temperature), ("g_temperature", g_temperature)):
+            if not value > 0:
+                raise ValueError(f"`{name}` must be > 0. Received: {name}={value}")
+        if not 0.0 <= sample_lambda < 1.0:
+            raise ValueError(
+                f"`sample_lambda` must be in [0, 1). Received: sample_lambda={sample_lambda}")
+        if pretrain_lr is not None and not pretrain_lr > 0:
+            raise ValueError(f"`pretrain_lr` must be > 0. Received: pretrain_lr={pretrain_lr}")
+        if g_l2 < 0 or d_l2 < 0 or pretrain_steps < 0:
+            raise ValueError("`g_l2`, `d_l2` and `pretrain_steps` must be >= 0. Received: "
+                             f"{g_l2}, {d_l2}, {pretrain_steps}")
+        if (generator.num_users, generator.num_items) != (discriminator.num_users,
+                                                          discriminator.num_items):
+            raise ValueError("the generator and discriminator score different user/item sets")
+        self.num_users, self.num_items = generator.num_users, generator.num_items
+        self.temperature = float(temperature)
+        self.g_temperature = float(g_temperature)
+        self.sample_lambda = float(sample_lambda)
+        self.exclude_positives = bool(exclude_positives)
+        self.g_l2, self.d_l2 = float(g_l2), float(d_l2)
+        self.pretrain_steps = int(pretrain_steps)
+        self.pretrain_lr = None if pretrain_lr is None else float(pretrain_lr)
+
+    @classmethod
+    def create(cls, cfg, data):
+        from tfgan_suite import config as config_lib
+        from tfgan_suite.data.recsys import RecsysData
+
+        if not isinstance(data, RecsysData):
+            raise config_lib.ConfigError(
+                f"--variant=irgan needs recommendation data (--dataset=synthetic_recsys or "
+                f"movielens_100k); {data.name!r} is {data.kind} data")
+        if cfg.instance_noise:
+            raise config_lib.ConfigError("--instance_noise does not apply to irgan (its "
+                                         "discriminator reads user and item ids)")
+        players = [MatrixFactorization(data.num_users, data.num_items,
+                                       dim=cfg.irgan_embedding_dim, name=name)
+                   for name in ("generator", "discriminator")]
+        return cls(*players, temperature=cfg.irgan_temperature,
+                   g_temperature=cfg.irgan_g_temperature,
+                   sample_lambda=cfg.irgan_sample_lambda,
+                   exclude_positives=cfg.irgan_exclude_positives, g_l2=cfg.irgan_g_l2,
+                   d_l2=cfg.irgan_d_l2, pretrain_steps=cfg.irgan_pretrain_steps,
+                   pretrain_lr=cfg.irgan_pretrain_lr,
+                   **cls.model_kwargs(cfg))
+
+    def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
+        """As GANModel's, always without XLA; with `pretrain_lr`, each optimizer runs at
+        that rate for the pretraining steps' updates and at its own rate afterwards.
+
+        XLA is off because item sampling has no good XLA form: StatelessMultinomial has no
+        XLA kernel for int64 seeds, XLA's categorical sampler and inverse-CDF sampling
+        with searchsorted materialise [users, samples, items] tensors (50x slower here).
+        """
+        if jit_compile:
+            logging.warning("irgan runs without XLA (--jit_compile ignored): its item "
+                            "sampling has no efficient XLA kernel")
+        if self.pretrain_steps and self.pretrain_lr is not None:
+            d_optimizer = self._pretraining_rate(d_optimizer, self.d_steps)
+            g_optimizer = self._pretraining_rate(g_optimizer, 1)
+        super().compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=False,
+                        **kwargs)
+
+    def _pretraining_rate(self, optimizer, updates_per_step):
+        """A copy of `optimizer` whose rate is `pretrain_lr` for its first
+        pretrain_steps * updates_per_step updates (it counts them in `iterations`)."""
+        config = optimizer.get_config()
+        config["learning_rate"] = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [self.pretrain_steps * updates_per_step - 1],
+            [self.pretrain_lr, float(config["learning_rate"])])
+        return type(optimizer).from_config(config)
+
+    # ----------------------------------------------------------------------------------
+    # The step.
+
+    def train_step(self, data):
+        users, positives, counts = data
+        pretraining = self.step < self.pretrain_steps
+        batches = zip(*(tf.split(t, self.d_steps) if self.d_steps > 1 else [t]
+                        for t in (users, positives, counts)))
+        # Both phases' losses are computed and one is selected: the gradient of tf.where
+        # flows into the selected loss only, and tracing stays far cheaper than the
+        # gradient of a tf.cond.
+        for batch in batches:
+            batch = self.with_masks(*batch)
+            with tf.GradientTape() as tape:
+                d_adversarial, d_real, d_fake = self._d_adversarial(batch)
+                d_loss = tf.where(pretraining, self._bpr(self.discriminator, self.d_l2, batch),
+                                  d_adversarial)
+            self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+
+        # The generator learns on the last user batch, against the updated discriminator.
+        with tf.GradientTape() as tape:
+            g_adversarial, reward = self._g_adversarial(batch)
+            g_loss = tf.where(pretraining, self._bpr(self.generator, self.g_l2, batch),
+                              g_adversarial)
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+
+        return self.end_step({
+            "d_loss": d_loss,
+            "g_loss": g_loss,
+            "reward": reward,   # mean reward of G's samples
+            "d_real": d_real,   # mean sigmoid(f_phi) on positives
+            "d_fake": d_fake,   # ... and on G's samples
+            "pretraining": tf.cast(pretraining, tf.float32),
+        })
+
+    def with_masks(self, users, positives, counts):
+        """Adds the masks of a user batch: valid positives [B, P] and the positive
+        matrix [B, num_items] (1.0 at each user's training positives)."""
+        valid = tf.sequence_mask(counts, tf.shape(positives)[1])
+        rows = tf.broadcast_to(tf.range(tf.shape(positives)[0])[:, None], tf.shape(positives))
+        # Padding entries scatter 0.0 onto item 0, so they change nothing.
+        matrix = tf.scatter_nd(tf.stack([rows, positives], axis=-1), tf.cast(valid, tf.float32),
+                               [tf.shape(positives)[0], self.num_items])
+        return dict(users=users, positives=positives, counts=counts, valid=valid,
+                    matrix=matrix)
+
+    def sample_negatives(self, b):
+        """D's negatives: P items per user from softmax(s_G / tau) (the first counts[u]
+        are used), never a training positive with `exclude_positives`. int32 [B, P]."""
+        logits = tf.stop_gradient(self.generator(b["users"])) / self.temperature
+        exclude = b["matrix"] > 0.5 if self.exclude_positives else None
+        return pg.sample(logits, positives_width(b), self.next_seed(), exclude)
+
+    def _d_adversarial(self, b):
+        """D's sigmoid cross-entropy: positives vs. as many samples of softmax(s_G / tau)."""
+        negatives = self.sample_negatives(b)
+        real_logits = self.discriminator.pair_scores(b["users"], b["positives"])
+        fake_logits = self.discriminator.pair_scores(b["users"], negatives)
+        bce = (masked_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                   labels=tf.ones_like(real_logits), logits=real_logits), b["valid"])
+               + masked_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                   labels=tf.zeros_like(fake_logits), logits=fake_logits), b["valid"]))
+        # The mean over all 2 * sum(n_u) pairs, as IRGAN's code averages its pair batches.
+        loss = 0.5 * bce + self.d_l2 * 0.5 * (
+            self.discriminator.l2_penalty(b["users"], b["positives"], b["valid"])
+            + self.discriminator.l2_penalty(b["users"], negatives, b["valid"]))
+        return (loss, masked_mean(tf.sigmoid(real_logits), b["valid"]),
+                masked_mean(tf.sigmoid(fake_logits), b["valid"]))
+
+    def _g_adversarial(self, b):
+        """G's importance-weighted policy gradient with D's reward."""
+        log_p = tf.nn.log_softmax(self.generator(b["users"]) / self.g_temperature)
+        proposal = tf.stop_gradient(pg.mixture_with_positives(
+            tf.exp(log_p), b["matrix"], b["counts"], self.sample_lambda))
+        num_samples = G_SAMPLES_PER_POSITIVE * positives_width(b)
+        items = pg.sample(tf.math.log(tf.maximum(proposal, 1e-30)), num_samples,
+                          self.next_seed())
+        valid = tf.sequence_mask(G_SAMPLES_PER_POSITIVE * b["counts"], num_samples)
+        weights = pg.importance_weights(log_p, proposal, items)
+        rewards = tf.stop_gradient(pg.discriminator_reward(
+            self.discriminator.pair_scores(b["users"], items)))
+        loss = pg.reinforce_loss(tf.gather(log_p, items, batch_dims=1), rewards, weights, valid)
+        loss += self.g_l2 * self.generator.l2_penalty(b["users"], items, valid)
+        return loss, masked_mean(rewards, valid)
+
+    def _bpr(self, net, l2, b):
+        """BPR: -log sigmoid(s(u, pos) - s(u, neg)), with one uniformly drawn item per
+        positive; pairs whose draw is a training positive of the user are left out."""
+        negatives = tf.random.stateless_uniform(tf.shape(b["positives"]), self.next_seed(),
+                                                minval=0, maxval=self.num_items, dtype=tf.int32)
+        valid = tf.logical_and(b["valid"],
+                               tf.gather(b["matrix"], negatives, batch_dims=1) < 0.5)
+        diff = net.pair_scores(b["users"], b["positives"]) - net.pair_scores(b["users"], negatives)
+        loss = masked_mean(-tf.math.log_sigmoid(diff), valid)
+        return loss + l2 * 0.5 * (net.l2_penalty(b["users"], b["positives"], valid)
+                                  + net.l2_penalty(b["users"], negatives, valid))
+
+    # ----------------------------------------------------------------------------------
+    # Outside training: the input stream, the metrics callback, scores and export.
+
+    def make_dataset(self, cfg, data, start_step):
+        """User batches (`d_steps` of them per step) from step `start_step` on."""
+        from tfgan_suite.data.recsys import make_user_dataset
+
+        return make_user_dataset(data, batch_size=cfg.batch_size * self.d_steps,
+                                 seed=cfg.seed, start_batch=start_step)
+
+    def training_callbacks(self, cfg, data, writer):
+        """P@k/NDCG@k on the test split every `--eval_every` steps (and at the end)."""
+        return [RankingEval(writer, cfg.eval_every, data)] if cfg.eval_every else []
+
+    def scores(self, users=None, player="generator"):
+        """s(u, i) of every item for `users` (default: all), NumPy float32 [N, num_items]."""
+        net = getattr(self, player)
+        users = np.arange(self.num_users) if users is None else np.asarray(users)
+        return np.concatenate([np.asarray(net(tf.constant(users[i:i + SCORE_BATCH], tf.int32)))
+                               for i in range(0, len(users), SCORE_BATCH)])
+
+    def export(self, cfg, data, step):
+        """The generator as a SavedModel with a `score` signature; returns its path."""
+        import os
+
+        from tfgan_suite import __version__, recsys_serving
+
+        meta = dict(variant=cfg.variant, dataset=cfg.dataset, kind="recsys",
+                    num_users=self.num_users, num_items=self.num_items,
+                    data_seed=cfg.seed, step=int(step), tfgan_suite_version=__version__)
+        return recsys_serving.export_scorer(self.generator,
+                                            os.path.join(cfg.export_dir, cfg.variant), meta=meta)
+
+
+def positives_width(b):
+    """P, the padded width of the batch's positives (static)."""
+    return b["positives"].shape[1]
+
+
+def masked_mean(x, mask):
+    mask = tf.cast(mask, x.dtype)
+    return tf.reduce_sum(x * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
+
+
+class RankingEval(keras.callbacks.Callback):
+    """Logs the generator's (and discriminator's) P@k and NDCG@k on the test split.
+
+    Every `every` steps and at the end, at the model's own step, as `eval/P@5`, ...
+    (generator, the recommender IRGAN reports) and `eval_discriminator/P@5`, ...
+    `history` keeps (step, generator metrics) for callers.
+    """
+
+    def __init__(self, writer, every, data):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"`every` must be >= 1. Received: every={every}")
+        self.writer, self.every, self.data = writer, int(every), data
+        self.last_step = None
+        self.history = []
+
+    def evaluate(self):
+        from tfgan_suite.metrics.ranking import ranking_metrics
+
+        step = int(self.model.step.numpy())
+        if step == self.last_step:
+            return None
+        self.last_step = step
+        results = {}
+        for player, prefix in (("generator", "eval"), ("discriminator", "eval_discriminator")):
+            scores = self.model.scores(player=player)
+            if not np.all(np.isfinite(scores)):
+                return None  # diverged; DivergenceGuard reports it
+            results[prefix] = ranking_metrics(scores, self.data.train_positives,
+                                              self.data.test_positives)
+        self.history.append((step, results["eval"]))
+        if self.writer is not None:
+            with self.writer.as_default(), tf.summary.record_if(True):
+                for prefix, metrics in results.items():
+                    for name, value in metrics.items():
+                        if name != "num_users":
+                            tf.summary.scalar(f"{prefix}/{name}", value, step=step)
+            self.writer.flush()
+        return results["eval"]
+
+    def on_train_batch_end(self, batch, logs=None):
+        if int(self.model.step.numpy()) % self.every == 0:
+            self.evaluate()
+
+    def on_train_end(self, logs=None):
+        self.evaluate()
+
+
+VARIANT = Variant(
+    name="irgan",
+    model=IRGAN,
+    # IRGAN's code uses plain SGD (lr 0.001) on one user (G) or 16 pairs (D) per update
+    # and a separately pre-trained MF generator; here both players use Adam on batches of
+    # 64 users, the MF pretraining at 0.01 and a slow generator afterwards (at higher
+    # rates its policy gradient quickly undoes the pretraining; benchmarks/irgan_quality.py).
+    defaults=dict(dataset="synthetic_recsys", optimizer="adam", g_lr=1e-4, d_lr=1e-3,
+                  g_beta1=0.9, d_beta1=0.9, batch_size=64, steps=2000,
+                  irgan_pretrain_steps=1000, irgan_pretrain_lr=0.01, eval_every=250,
+                  checkpoint_every=500),
+    summary="IRGAN item recommendation: policy-gradient generator over items, pointwise "
+            "discriminator (--dataset=synthetic_recsys|movielens_100k)",
+    reference="Wang et al., IRGAN: A Minimax Game for Unifying Generative and "
+              "Discriminative Information Retrieval Models, SIGIR 2017",
+)
