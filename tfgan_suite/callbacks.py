@@ -166,3 +166,65 @@ class SampleGrid(keras.callbacks.Callback):
         if self.model.stop_training and model_step(self.model) % self.every != 0:
             self.write()
 
+
+
+class ReconstructionGrid(keras.callbacks.Callback):
+    """Logs real examples next to their reconstructions G(E(x)) every `every` steps.
+
+    For models with an encoder (`bigan`): `model.reconstruct(x)` maps data (as the
+    pipeline scales it) to G(E(x)). Images: `num` (real, reconstruction) pairs side by
+    side, four pairs per row. 2-D points: the first `num_points` real points (left) and
+    their reconstructions (right), on the same axes. Logged as `samples/reconstructions`
+    at the start, every `every` steps and at an early end, like `SampleGrid`.
+
+    Args:
+        writer: tf.summary writer.
+        every: steps between grids.
+        data: the training ArrayData; its first examples are the fixed real inputs.
+        num: image pairs shown.
+        num_points: points shown for 2-D data.
+    """
+
+    def __init__(self, writer, every, data, num=32, num_points=1024):
+        super().__init__()
+        self.writer = writer
+        self.every = every
+        self.kind = data.kind
+        if data.kind == "image":
+            self.real = data.x[:num].astype(np.float32) / 127.5 - 1.0
+        else:
+            self.real = data.x[:num_points].astype(np.float32)
+
+    def render(self, real, recon):
+        from tfgan_suite import images
+
+        if self.kind == "image":
+            pairs = np.stack([real, recon], axis=1).reshape((-1,) + real.shape[1:])
+            return images.tile_images(np.clip((pairs + 1.0) / 2.0, 0.0, 1.0), columns=8)
+        lim = 1.5 * float(np.max(np.abs(real)))
+        bounds = (-lim, lim, -lim, lim)
+        left = images.rasterize_points(real, size=384, bounds=bounds)
+        right = images.rasterize_points(recon, size=384, bounds=bounds)
+        gap = np.full((left.shape[0], 4, 3), 128, np.uint8)
+        return np.concatenate([left, gap, right], axis=1)
+
+    def write(self):
+        step = model_step(self.model)
+        recon = np.asarray(self.model.reconstruct(tf.constant(self.real)))
+        if not np.all(np.isfinite(recon)):
+            return  # a diverged model; DivergenceGuard reports it
+        image = self.render(self.real, recon)
+        with self.writer.as_default(), tf.summary.record_if(True):
+            tf.summary.image("samples/reconstructions", image[None], step=step)
+        self.writer.flush()
+
+    def on_train_begin(self, logs=None):
+        self.write()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if model_step(self.model) % self.every == 0:
+            self.write()
+
+    def on_train_end(self, logs=None):
+        if self.model.stop_training and model_step(self.model) % self.every != 0:
+            self.write()

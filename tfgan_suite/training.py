@@ -14,6 +14,7 @@ replica, step, draw). So N steps, a resume and N more steps reproduce 2N steps i
 import dataclasses
 import datetime
 import os
+import sys
 
 import keras
 import numpy as np
@@ -60,22 +61,42 @@ class Result:
 
 
 def resolve_config(overrides):
-    """Config from the variant's defaults and the user's explicit settings."""
+    """Config from the variant's defaults and the user's explicit settings.
+
+    `architecture` stays None unless the user chose one: the variant's choice applies to
+    images only and is filled in by `fit_to_data` once the data is known.
+    """
     variant = variants.get(overrides.get("variant", config_lib.Config.variant))
     overrides = dict(overrides, variant=variant.name)
-    return config_lib.resolve(variant.defaults, overrides)
+    defaults = dict(variant.defaults)
+    if data_lib.is_2d(overrides.get("dataset", config_lib.Config.dataset)):
+        defaults.update(variant.points_defaults)
+    cfg = config_lib.resolve(defaults, overrides)
+    if "architecture" not in overrides:
+        cfg = dataclasses.replace(cfg, architecture=None)
+    return cfg
 
 
 def fit_to_data(cfg, data):
-    """Fills the settings that depend on the data (architecture, schedules).
+    """Fills the settings that depend on the data (architecture, norm, schedules).
 
-    A variant's `architecture` default is its choice for images; 2-D data gets the MLP
-    unless the user asked for something else (which the net builder then checks).
+    Unless the user chose, images get the variant's architecture and 2-D data the MLP;
+    an explicit choice that does not fit the data is refused by the net builders.
     """
+    kinds = variants.get(cfg.variant).model.data_kinds
+    if data.kind not in kinds:
+        raise config_lib.ConfigError(
+            f"--variant={cfg.variant} trains on {' or '.join(kinds)} data; dataset "
+            f"{data.name!r} is {data.kind} data")
+    if model_owns_data(data):  # no networks to choose: the variant builds its own
+        return dataclasses.replace(cfg, instance_noise_steps=cfg.instance_noise_steps or cfg.steps)
     changes = {}
-    variant_choice = variants.get(cfg.variant).defaults.get("architecture")
-    if cfg.architecture is None or (data.kind == "points" and cfg.architecture == variant_choice):
-        changes["architecture"] = nets.default_architecture(data.kind)
+    if cfg.architecture is None:
+        if data.kind == "image":
+            changes["architecture"] = (variants.get(cfg.variant).defaults.get("architecture")
+                                       or nets.default_architecture("image"))
+        else:
+            changes["architecture"] = nets.default_architecture(data.kind)
     if cfg.d_norm is None:
         changes["d_norm"] = "batch" if data.kind == "image" else "none"
     if cfg.instance_noise_steps is None:
@@ -178,10 +199,19 @@ def render_samples(kind):
     return lambda samples: images.rasterize_points(samples)
 
 
+def model_owns_data(data):
+    """True for recommendation data (irgan): the model brings its own input stream,
+    metrics callbacks and export (its `make_dataset`, `training_callbacks` and `export`);
+    images and 2-D points use the suite's pipeline, sample grid and generator export."""
+    return data.kind == "recsys"
+
+
 def export_model(model, cfg, data, step):
     """Writes the generator to <export_dir>/<variant>/<version>; returns the path."""
     from tfgan_suite import __version__, serving
 
+    if model_owns_data(data):
+        return model.export(cfg, data, step)
     meta = dict(variant=cfg.variant, dataset=cfg.dataset, latent_dim=cfg.latent_dim,
                 kind=data.kind, data_shape=list(data.shape),
                 num_classes=data.num_classes if model.conditional else None,
@@ -197,7 +227,8 @@ def train(cfg, *, data=None, verbose="auto"):
     Args:
         cfg: a Config (see `resolve_config`).
         data: an ArrayData to train on instead of loading `cfg.dataset` (tests, notebooks).
-        verbose: Keras `fit` verbosity.
+        verbose: Keras `fit` verbosity; "auto": a progress bar on a terminal, one line
+            per epoch of EPOCH_STEPS steps otherwise (logs, CI).
 
     Returns:
         A Result.
@@ -223,6 +254,7 @@ def train(cfg, *, data=None, verbose="auto"):
                              seed=cfg.seed)
     cfg = fit_to_data(cfg, data)
     cfg = dataclasses.replace(cfg, run_dir=run_dir)
+    evaluator = make_evaluator(cfg, data)
 
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data, strategy)
@@ -239,22 +271,39 @@ def train(cfg, *, data=None, verbose="auto"):
     if resuming:
         print(f"Resuming {run_dir} from step {start}.")
 
-    dataset = data_lib.make_dataset(data, batch_size=cfg.batch_size * cfg.d_steps,
-                                    seed=cfg.seed, start_batch=start,
-                                    with_labels=model.conditional)
+    if model_owns_data(data):
+        dataset = model.make_dataset(cfg, data, start)
+    else:
+        dataset = data_lib.make_dataset(data, batch_size=cfg.batch_size,
+                                        batches_per_step=model.batches_per_step,
+                                        seed=cfg.seed, start_batch=start,
+                                        with_labels=model.conditional)
     writer = tf.summary.create_file_writer(run_dir)
     _write_hparams(writer, cfg)
     guard = cbs.DivergenceGuard()
     checkpointer = cbs.Checkpointer(manager, cfg.checkpoint_every, guard)
-    fixed = fixed_inputs(cfg, data, model)
     callback_list = [
         guard,  # first: nothing below may save or log past a divergence
         cbs.StopAtStep(cfg.steps),
         checkpointer,
         cbs.ScalarLogger(writer, cfg.log_every),
-        cbs.SampleGrid(writer, cfg.sample_every, fixed["z"], render_samples(data.kind),
-                       labels=fixed.get("labels")),
     ]
+    if model_owns_data(data):
+        callback_list += model.training_callbacks(cfg, data, writer)
+    else:
+        fixed = fixed_inputs(cfg, data, model)
+        callback_list.append(cbs.SampleGrid(writer, cfg.sample_every, fixed["z"],
+                                            render_samples(data.kind),
+                                            labels=fixed.get("labels")))
+    if getattr(model, "encoder", None) is not None:  # bigan: real/reconstruction pairs
+        callback_list.append(cbs.ReconstructionGrid(writer, cfg.sample_every, data))
+    if evaluator is not None:
+        from tfgan_suite.metrics.evaluation import EvalCallback
+
+        callback_list.append(EvalCallback(writer, cfg.eval_every, evaluator,
+                                          num_classes=data.num_classes))
+    if verbose == "auto":
+        verbose = 1 if sys.stdout.isatty() else 2
     epoch_steps = min(EPOCH_STEPS, cfg.steps)
     model.fit(dataset, epochs=-(-cfg.steps // epoch_steps), initial_epoch=start // epoch_steps,
               steps_per_epoch=epoch_steps, callbacks=callback_list, verbose=verbose,
@@ -276,6 +325,21 @@ def train(cfg, *, data=None, verbose="auto"):
     if cfg.export:
         result.export_path = export_model(model, cfg, data, step)
     return result
+
+
+def make_evaluator(cfg, data):
+    """The metrics set-up of `--eval_every` (None when off): feature network and reference
+    statistics of the training images, or the 2-D mixture's modes. Built before anything is
+    written, so a missing feature network is a ConfigError. Recommendation data: None (the
+    model's `training_callbacks` rank items instead)."""
+    if not cfg.eval_every or model_owns_data(data):
+        return None
+    from tfgan_suite.metrics import evaluation
+
+    try:
+        return evaluation.training_evaluator(data, cfg.eval_samples, seed=cfg.seed)
+    except ValueError as e:  # FeatureNetError, or 2-D data without known modes.
+        raise config_lib.ConfigError(f"--eval_every={cfg.eval_every}: {e}") from None
 
 
 def fixed_inputs(cfg, data, model):

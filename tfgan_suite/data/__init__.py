@@ -14,13 +14,16 @@ from tfgan_suite.data.errors import DataError
 from tfgan_suite.data.loader import load
 from tfgan_suite.data.mixtures import MIXTURES, is_2d
 from tfgan_suite.data.pipeline import batch_indices, make_dataset
+from tfgan_suite.data.recsys import RecsysData, is_recsys
 
 __all__ = [
     "ArrayData",
     "DataError",
     "MIXTURES",
+    "RecsysData",
     "batch_indices",
     "is_2d",
+    "is_recsys",
     "load",
     "make_dataset",
 ]

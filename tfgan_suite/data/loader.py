@@ -11,6 +11,7 @@ from absl import logging
 from tfgan_suite.data import fashion_mnist
 from tfgan_suite.data import folder
 from tfgan_suite.data import mixtures
+from tfgan_suite.data import recsys
 from tfgan_suite.data import tfds_source
 from tfgan_suite.data.array_data import ArrayData
 from tfgan_suite.data.errors import DataError, describe
@@ -37,6 +38,8 @@ def load(
         `data_dir` is a prepared TFDS directory.
       - `folder:PATH`: every PNG/JPEG below PATH, RGB, `image_size` (default 64).
       - `ring8`, `grid25`: 100,000 points of a 2-D Gaussian mixture.
+      - `synthetic_recsys`, `movielens_100k`: recommendation data (`RecsysData`,
+        both splits; see `tfgan_suite.data.recsys`).
 
     Args:
         name: the dataset name.
@@ -71,6 +74,8 @@ def load(
     image_size = None if image_size is None else int(image_size)
     seed = int(seed)
 
+    if recsys.is_recsys(name):  # both splits in one RecsysData; `split` does not apply
+        return recsys.load_recsys(name, data_dir=data_dir, seed=seed)
     if mixtures.is_2d(name):
         return mixtures.load_mixture(name, split=split, seed=seed)
     if name.startswith(FOLDER_PREFIX):

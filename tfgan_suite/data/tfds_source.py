@@ -14,8 +14,8 @@ from tfgan_suite.data.errors import DataError, describe
 from tfgan_suite.data.images import resize_uint8
 
 ACCEPTED = (
-    "fashion_mnist, ring8, grid25, folder:PATH, or a TFDS image dataset name "
-    "(mnist, cifar10, celeb_a, ...)"
+    "fashion_mnist, ring8, grid25, folder:PATH, synthetic_recsys, movielens_100k, "
+    "or a TFDS image dataset name (mnist, cifar10, celeb_a, ...)"
 )
 _BATCH = 1024
 

@@ -7,7 +7,8 @@ say what was wrong and what is accepted; the architecture modules only build.
 
 Adding an architecture: write a module with `generator(data_shape, latent_dim,
 width, name)` and `discriminator(data_shape, width, norm, name)`, then add one
-line to `_REGISTRY`.
+line to `_REGISTRY`. Its discriminator also takes `spectral_norm`: wrap
+each Conv2D/Dense in `spectral_norm.maybe_wrap`.
 
 Example:
 
@@ -22,6 +23,7 @@ import numbers
 
 from tfgan_suite.nets import dcgan
 from tfgan_suite.nets import mlp
+from tfgan_suite.nets.spectral_norm import SpectralNormalization
 
 
 class ArchitectureError(ValueError):
@@ -94,7 +96,7 @@ def build_generator(architecture, *, data_shape, latent_dim, width=64, name="gen
 
 
 def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
-                        name="discriminator"):
+                        spectral_norm=False, name="discriminator"):
     """Builds a discriminator (or critic) that maps examples to raw logits.
 
     There is no sigmoid: the losses take logits, and Wasserstein critics need
@@ -108,6 +110,9 @@ def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
         width: network width; for dcgan the channels of the first conv (ndf).
         norm: "batch" (DCGAN), "layer" or "none"; applied on every hidden
             layer except the first.
+        spectral_norm: wrap every Conv2D and Dense (the logits layer too) in
+            `SpectralNormalization` (Miyato et al. 2018); usually with
+            `norm="none"`, as in SNGAN.
         name: model name.
 
     Returns:
@@ -122,7 +127,9 @@ def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
     width = _check_positive("width", width)
     if not isinstance(norm, str) or norm not in NORMS:
         raise ArchitectureError(f"norm must be one of {_quoted(NORMS)}; got {norm!r}")
-    return spec.discriminator(data_shape, width, norm, name)
+    if not isinstance(spectral_norm, bool):
+        raise ArchitectureError(f"spectral_norm must be True or False; got {spectral_norm!r}")
+    return spec.discriminator(data_shape, width, norm, name, spectral_norm=spectral_norm)
 
 
 def _quoted(names):

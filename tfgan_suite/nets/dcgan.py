@@ -18,6 +18,8 @@ Reference:
 
 import keras
 
+from tfgan_suite.nets.spectral_norm import maybe_wrap
+
 # Side of the map the generator's Dense layer projects to, per image side. Each
 # stride-2 block doubles it: 7 -> 14 -> 28, 4 -> 8 -> 16 -> 32, 4 -> ... -> 64.
 START_SIZE = {28: 7, 32: 4, 64: 4}
@@ -125,7 +127,7 @@ def _norm_layer(norm, name):
     return keras.layers.LayerNormalization(axis=(1, 2, 3), epsilon=BN_EPSILON, name=name)
 
 
-def discriminator(data_shape, width, norm, name):
+def discriminator(data_shape, width, norm, name, spectral_norm=False):
     """Builds the DCGAN discriminator.
 
     Layer stack (n as for the generator; channels width, 2*width, ...):
@@ -145,6 +147,8 @@ def discriminator(data_shape, width, norm, name):
         width: channels of the first conv layer (DCGAN's ndf).
         norm: "batch", "layer" (over H, W, C per example) or "none".
         name: model name.
+        spectral_norm: wrap every Conv2D and the logits Dense in
+            `SpectralNormalization` (layer names get a `_sn` suffix).
 
     Returns:
         A functional `keras.Model` mapping [N, H, W, C] to float32 logits [N, 1].
@@ -153,19 +157,19 @@ def discriminator(data_shape, width, norm, name):
     blocks = _num_blocks(size)
 
     images = keras.Input(shape=tuple(data_shape), dtype="float32", name="images")
-    x = keras.layers.Conv2D(
+    x = maybe_wrap(keras.layers.Conv2D(
         width,
         KERNEL_SIZE,
         strides=2,
         padding="same",
         kernel_initializer=_kernel_init(),
         name="down1",
-    )(images)
+    ), spectral_norm)(images)
     x = keras.layers.LeakyReLU(LEAKY_SLOPE, name="down1_lrelu")(x)
     filters = width
     for i in range(2, blocks + 1):
         filters *= 2
-        x = keras.layers.Conv2D(
+        x = maybe_wrap(keras.layers.Conv2D(
             filters,
             KERNEL_SIZE,
             strides=2,
@@ -173,12 +177,12 @@ def discriminator(data_shape, width, norm, name):
             use_bias=norm == "none",
             kernel_initializer=_kernel_init(),
             name=f"down{i}",
-        )(x)
+        ), spectral_norm)(x)
         if norm != "none":
             x = _norm_layer(norm, f"down{i}_{norm}_norm")(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"down{i}_lrelu")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    logits = keras.layers.Dense(
+    logits = maybe_wrap(keras.layers.Dense(
         1, kernel_initializer=_kernel_init(), dtype="float32", name="logits"
-    )(x)
+    ), spectral_norm)(x)
     return keras.Model(images, logits, name=name)

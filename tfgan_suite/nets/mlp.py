@@ -29,6 +29,8 @@ import math
 
 import keras
 
+from tfgan_suite.nets.spectral_norm import maybe_wrap
+
 LEAKY_SLOPE = 0.2
 BN_MOMENTUM = 0.9
 BN_EPSILON = 1e-5
@@ -94,7 +96,7 @@ def generator(data_shape, latent_dim, width, name):
     return keras.Model(z, images, name=name)
 
 
-def discriminator(data_shape, width, norm, name):
+def discriminator(data_shape, width, norm, name, spectral_norm=False):
     """Builds the fully connected discriminator.
 
     Points:  x -> Dense(2w) -> LReLU -> Dense(2w) -> norm -> LReLU -> Dense(1)
@@ -111,6 +113,8 @@ def discriminator(data_shape, width, norm, name):
         width: hidden-unit scale (64 gives the reference sizes).
         norm: "batch", "layer" (over the features) or "none".
         name: model name.
+        spectral_norm: wrap every Dense in `SpectralNormalization` (layer
+            names get a `_sn` suffix).
 
     Returns:
         A functional `keras.Model` mapping [N, *data_shape] to float32 logits
@@ -125,9 +129,11 @@ def discriminator(data_shape, width, norm, name):
         units = (2 * width, 2 * width)
     for i, n in enumerate(units, start=1):
         normed = i > 1 and norm != "none"
-        x = keras.layers.Dense(n, use_bias=not normed, name=f"hidden{i}")(x)
+        x = maybe_wrap(keras.layers.Dense(n, use_bias=not normed, name=f"hidden{i}"),
+                       spectral_norm)(x)
         if normed:
             x = _norm_layer(norm, f"hidden{i}_{norm}_norm")(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"hidden{i}_lrelu")(x)
-    logits = keras.layers.Dense(1, dtype="float32", name="logits")(x)
+    logits = maybe_wrap(keras.layers.Dense(1, dtype="float32", name="logits"),
+                        spectral_norm)(x)
     return keras.Model(inputs, logits, name=name)

@@ -6,6 +6,11 @@ the shared tests pick it up from `REGISTRY`.
 """
 
 from tfgan_suite.variants import dcgan, gan, nsgan
+from tfgan_suite.variants import mcgan, sngan
+from tfgan_suite.variants import dragan, hinge, lsgan, wgan, wgan_gp
+from tfgan_suite.variants import began, ebgan
+from tfgan_suite.variants import bigan, cgan
+from tfgan_suite.variants import irgan
 from tfgan_suite.variants.base import GANModel
 from tfgan_suite.variants.spec import Variant
 
@@ -13,10 +18,22 @@ REGISTRY = {
     "gan": gan.VARIANT,
     "nsgan": nsgan.VARIANT,
     "dcgan": dcgan.VARIANT,
+    "sngan": sngan.VARIANT,
+    "mcgan": mcgan.VARIANT,
+    "wgan": wgan.VARIANT,
+    "wgan_gp": wgan_gp.VARIANT,
+    "lsgan": lsgan.VARIANT,
+    "hinge": hinge.VARIANT,
+    "dragan": dragan.VARIANT,
+    "ebgan": ebgan.VARIANT,
+    "began": began.VARIANT,
+    "cgan": cgan.VARIANT,
+    "bigan": bigan.VARIANT,
+    "irgan": irgan.VARIANT,
 }
 
 # Other names users may type for a registered variant.
-ALIASES = {}
+ALIASES = {"ali": "bigan"}
 
 
 class UnknownVariantError(ValueError):

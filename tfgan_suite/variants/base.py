@@ -42,6 +42,8 @@ class GANModel(keras.Model):
 
     # True for variants whose G and D take labels (the pipeline then yields (x, y)).
     conditional = False
+    # The kinds of data the variant trains on (`data.kind`); irgan's is ("recsys",).
+    data_kinds = ("image", "points")
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
                  instance_noise=0.0, instance_noise_steps=1, loss="non_saturating",
@@ -85,7 +87,8 @@ class GANModel(keras.Model):
         generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
                                          latent_dim=cfg.latent_dim, width=cfg.width)
         discriminator = nets.build_discriminator(cfg.architecture, data_shape=data.shape,
-                                                 width=cfg.width, norm=cfg.d_norm)
+                                                 width=cfg.width, norm=cfg.d_norm,
+                                                 spectral_norm=cfg.d_spectral_norm)
         return cls(generator, discriminator, **cls.model_kwargs(cfg))
 
     @staticmethod
@@ -129,6 +132,15 @@ class GANModel(keras.Model):
             return [(r, None) for r in reals]
         labs = tf.split(labels, self.d_steps) if self.d_steps > 1 else [labels]
         return list(zip(reals, labs))
+
+    @property
+    def batches_per_step(self):
+        """Real batches the input pipeline puts in each step's element: `d_steps`.
+
+        A variant whose number of critic updates varies by step (`wgan`) returns a
+        schedule instead, a callable step -> count (`tfgan_suite.data.make_dataset`).
+        """
+        return self.d_steps
 
     def next_seed(self):
         """A stateless seed for one draw, different per replica, per step and per draw.
@@ -185,7 +197,10 @@ class GANModel(keras.Model):
         grads = tape.gradient(loss, variables)
         replicas = self.num_replicas
         if replicas > 1:
-            grads = [None if g is None else g / replicas for g in grads]
+            # Embedding lookups (cgan's label embeddings) give IndexedSlices, which `/` rejects.
+            grads = [None if g is None
+                     else tf.IndexedSlices(g.values / replicas, g.indices, g.dense_shape)
+                     if isinstance(g, tf.IndexedSlices) else g / replicas for g in grads]
         optimizer.apply(grads, variables)
 
     def end_step(self, logs):

@@ -14,6 +14,9 @@ class Variant:
             differs from the suite's defaults.
         summary: one line for `--help` and the README.
         reference: the paper.
+        points_defaults: settings that replace `defaults` on the 2-D mixtures (ring8,
+            grid25), where a paper's image hyper-parameters can train far too slowly;
+            user settings still override them.
     """
 
     name: str
@@ -21,3 +24,4 @@ class Variant:
     defaults: dict
     summary: str
     reference: str
+    points_defaults: dict = dataclasses.field(default_factory=dict)
