@@ -18,3 +18,24 @@ def tiny_points(n=256, seed=0):
     angles = 2 * np.pi * y / 8
     x = np.stack([np.cos(angles), np.sin(angles)], 1) + 0.01 * rng.standard_normal((n, 2))
     return ArrayData("tiny_points", "points", x.astype(np.float32), y, 8)
+
+
+def run_replica_check(module, out_dir, timeout=600):
+    """Runs `python -m <module> <out_dir>` in a fresh process and returns its RESULT dict.
+
+    The multi-replica checks need a fresh process: the 2 logical CPUs must be configured
+    before TensorFlow initialises its devices. Each check script prints one line
+    `RESULT <json>`; a crash fails the calling test with the end of its stderr.
+    """
+    import json
+    import os
+    import subprocess
+    import sys
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-m", module, str(out_dir)], cwd=root,
+                          capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
+    return json.loads(lines[-1][len("RESULT "):])

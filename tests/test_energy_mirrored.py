@@ -1,22 +1,12 @@
 """began and ebgan at 2 replicas (2 logical CPUs in a fresh process)."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests import helpers
 
 
 def test_two_replicas(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "tests.energy_mirrored_check", str(tmp_path)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300,
-                          env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-    lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
-    assert proc.returncode == 0 and lines, proc.stderr[-3000:]
-    out = json.loads(lines[-1][len("RESULT "):])
+    out = helpers.run_replica_check("tests.energy_mirrored_check", tmp_path)
     assert out["replicas"] == 2
 
     # k_1 = clip(k_0 + lambda_k (gamma L(x) - L(G(z)))) with the global L(x): the halves
