@@ -94,9 +94,12 @@ def markdown_table(rows):
     return "\n".join(lines)
 
 
-flags.DEFINE_integer("steps", 2000, "training steps of IRGAN and of the MF baseline")
-flags.DEFINE_integer("pretrain_steps", 1000, "IRGAN's MF pretraining steps")
-flags.DEFINE_integer("seed", 0, "seed of the simulator, the split and the training runs")
+def define_flags():
+    """This script's flags; defined only when it runs, so that importing it
+    (`benchmarks/quality.py` does) defines none."""
+    flags.DEFINE_integer("steps", 2000, "training steps of IRGAN and of the MF baseline")
+    flags.DEFINE_integer("pretrain_steps", 1000, "IRGAN's MF pretraining steps")
+    flags.DEFINE_integer("seed", 0, "seed of the simulator, the split and the training runs")
 
 
 def main(argv):
@@ -111,4 +114,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import keras
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -109,3 +110,47 @@ def test_throughput_script_runs_on_ring8(tmp_path):
     assert result["steps"] == 3 and result["steps_per_s"] > 0
     assert result["images_per_s"] == pytest.approx(64 * result["steps_per_s"])
     assert result["profiler_flops"]["live_mac"] == result["analytic_flops"]["total"]
+
+
+def test_quality_script_trains_evaluates_and_writes_the_readme_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# Benchmarks\n\n<!-- QUALITY:BEGIN -->\nold\n<!-- QUALITY:END -->\ntail\n")
+    work = tmp_path / "work"
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "quality.py"),
+               "--datasets=ring8", "--variants=nsgan", "--points_steps=20",
+               "--jit_compile=false", f"--work_dir={work}", f"--readme={readme}"]
+    proc = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((work / "ring8" / "nsgan.json").read_text())
+    assert result["steps"] == 20 and result["num_samples"] == 2500
+    assert result["variant"] == "nsgan" and result["dataset"] == "ring8"
+    assert 0 <= result["modes_covered"] <= 8
+    # The real-data floor: a fresh draw of the mixture covers every mode, ~98.9 % of its
+    # points within 3 std (1 - exp(-4.5) for an isotropic 2-D Gaussian).
+    floor = json.loads((work / "ring8" / "_real_data.json").read_text())
+    assert floor["modes_covered"] == 8
+    assert abs(floor["high_quality_fraction"] - (1 - np.exp(-4.5))) < 0.01
+    text = readme.read_text()
+    assert "old" not in text and text.startswith("# Benchmarks") and text.endswith("tail\n")
+    rows = [l for l in text.splitlines() if l.startswith("| ")]
+    assert rows[1].startswith("| real data (mixture draw) | — | 8 / 8 |")
+    assert rows[2].startswith(f"| nsgan | 20 | {result['modes_covered']} / 8 |")
+    # A second invocation reuses the stored result instead of training again.
+    again = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0 and "nsgan on ring8" not in again.stdout
+
+
+@pytest.mark.parametrize("flag, message", [
+    ("--variants=nope", "--variants: unknown nope"),
+    ("--variants=irgan", "irgan ranks items"),
+    ("--datasets=cifar10", "--datasets: unknown cifar10"),
+    ("--image_steps=0", "--image_steps must be >= 1"),
+])
+def test_quality_script_refuses_bad_flags_with_one_line(tmp_path, flag, message):
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "quality.py"), flag,
+                           f"--work_dir={tmp_path}", "--readme="],
+                          cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert message in proc.stderr and not os.listdir(tmp_path)
