@@ -41,6 +41,13 @@ def test_ali_is_an_alias_of_bigan():
     assert training.resolve_config({"variant": "ali"}).variant == "bigan"
 
 
+def test_latent_is_two_dimensional_on_2d_mixtures_unless_told_otherwise():
+    assert training.resolve_config({"variant": "bigan", "dataset": "ring8"}).latent_dim == 2
+    assert training.resolve_config({"variant": "bigan", "dataset": "grid25",
+                                    "latent_dim": 50}).latent_dim == 50
+    assert training.resolve_config({"variant": "bigan"}).latent_dim == 50  # images
+
+
 def test_networks_have_the_documented_shapes():
     x = RNG.uniform(-1, 1, (3, 32, 32, 3)).astype(np.float32)
     e = bigan_nets.build_encoder("dcgan", data_shape=(32, 32, 3), latent_dim=5, width=4)

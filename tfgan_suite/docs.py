@@ -32,6 +32,9 @@ def variants_markdown():
     for name, variant in variants.REGISTRY.items():
         label = f"`{name}`" + "".join(f" (alias `{a}`)" for a in aliases.get(name, []))
         defaults = ", ".join(f"{k}={_value(v)}" for k, v in variant.defaults.items()) or "-"
+        if variant.points_defaults:
+            defaults += "; on 2-D data (ring8, grid25): " + ", ".join(
+                f"{k}={_value(v)}" for k, v in variant.points_defaults.items())
         lines.append(f"| {label} | {_cell(variant.summary)} | {_cell(defaults)} | "
                      f"{_cell(variant.reference)} |")
     return "\n".join(lines)
