@@ -181,51 +181,60 @@ def _duration(seconds):
     return f"{seconds / 60:.1f} min" if seconds >= 90 else f"{seconds:.0f} s"
 
 
-def image_table(results, order):
-    lines = ["| variant | steps | FID ↓ | KID ↓ | IS ↑ | precision ↑ | recall ↑ | "
-             "train time |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+def table(header, floor_cells, cells, results, order):
+    """Markdown rows: the header, the floor (when stored), then one row per variant run.
+
+    Args:
+        header: column names after `variant` and `steps`, the last being `train time`.
+        floor_cells: result -> the floor row's metric cells.
+        cells: result -> a run's metric cells.
+    """
+    lines = ["| variant | steps | " + " | ".join(header) + " |",
+             "|---|" + "---:|" * (len(header) + 1)]
     floor = results.get(FLOOR)
     if floor:
-        lines.append(f"| real data (train vs test) | — | {_fmt(floor['fid'], '.2f')} | "
-                     f"{_fmt(floor['kid_mean'], '.4f')} | {_fmt(floor['is_mean'], '.2f')} | "
-                     f"{_fmt(floor['precision'], '.3f')} | {_fmt(floor['recall'], '.3f')} | — |")
+        lines.append(f"| {floor_cells.__doc__} | — | " + " | ".join(floor_cells(floor))
+                     + " | — |")
     for name in order:
         r = results.get(name)
         if r is None:
             continue
         if "diverged" in r:
-            lines.append(f"| {name} | {r['steps']} | diverged: {r['diverged']} | | | | | "
-                         f"{_duration(r['train_s'])} |")
-            continue
-        lines.append(f"| {name} | {r['steps']} | {_fmt(r['fid'], '.2f')} | "
-                     f"{_fmt(r['kid_mean'], '.4f')} ± {_fmt(r['kid_std'], '.4f')} | "
-                     f"{_fmt(r['is_mean'], '.2f')} | {_fmt(r['precision'], '.3f')} | "
-                     f"{_fmt(r['recall'], '.3f')} | {_duration(r['train_s'])} |")
+            row = [f"diverged: {r['diverged']}"] + [""] * (len(header) - 2)
+        else:
+            row = cells(r)
+        lines.append(f"| {name} | {r['steps']} | " + " | ".join(row)
+                     + f" | {_duration(r['train_s'])} |")
     return lines
+
+
+def image_table(results, order):
+    def floor(r):
+        """real data (train vs test)"""
+        return [_fmt(r["fid"], ".2f"), _fmt(r["kid_mean"], ".4f"), _fmt(r["is_mean"], ".2f"),
+                _fmt(r["precision"], ".3f"), _fmt(r["recall"], ".3f")]
+
+    def run(r):
+        return [_fmt(r["fid"], ".2f"),
+                f"{_fmt(r['kid_mean'], '.4f')} ± {_fmt(r['kid_std'], '.4f')}",
+                _fmt(r["is_mean"], ".2f"), _fmt(r["precision"], ".3f"),
+                _fmt(r["recall"], ".3f")]
+
+    return table(["FID ↓", "KID ↓", "IS ↑", "precision ↑", "recall ↑", "train time"],
+                 floor, run, results, order)
 
 
 def points_table(results, order):
-    lines = ["| variant | steps | modes covered ↑ | high-quality samples ↑ | "
-             "reverse KL ↓ | train time |",
-             "|---|---:|---:|---:|---:|---:|"]
-    floor = results.get(FLOOR)
-    if floor:
-        lines.append(f"| real data (mixture draw) | — | {floor['modes_covered']} / "
-                     f"{floor['num_modes']} | {100 * floor['high_quality_fraction']:.1f} % | "
-                     f"{floor['reverse_kl']:.4f} | — |")
-    for name in order:
-        r = results.get(name)
-        if r is None:
-            continue
-        if "diverged" in r:
-            lines.append(f"| {name} | {r['steps']} | diverged: {r['diverged']} | | | "
-                         f"{_duration(r['train_s'])} |")
-            continue
-        lines.append(f"| {name} | {r['steps']} | {r['modes_covered']} / {r['num_modes']} | "
-                     f"{100 * r['high_quality_fraction']:.1f} % | {r['reverse_kl']:.4f} | "
-                     f"{_duration(r['train_s'])} |")
-    return lines
+    def floor(r):
+        """real data (mixture draw)"""
+        return run(r)
+
+    def run(r):
+        return [f"{r['modes_covered']} / {r['num_modes']}",
+                f"{100 * r['high_quality_fraction']:.1f} %", f"{r['reverse_kl']:.4f}"]
+
+    return table(["modes covered ↑", "high-quality samples ↑", "reverse KL ↓", "train time"],
+                 floor, run, results, order)
 
 
 def recsys_table(result):

@@ -129,30 +129,29 @@ class ScalarLogger(keras.callbacks.Callback):
                 tf.summary.scalar(f"learning_rate/{player}", lr, step=step)
 
 
-class SampleGrid(keras.callbacks.Callback):
-    """Logs G's samples for a fixed z every `every` steps (and at the start and end).
+class PeriodicImage(keras.callbacks.Callback):
+    """Logs one image under `tag` at the start, every `every` steps and at an early end.
 
-    A fixed z shows how the same latent points evolve, which is what a person watches
-    in TensorBoard's image tab. `render` turns a batch of samples into one uint8 image
-    [H, W, C] (a grid for images, a scatter plot for 2-D points).
+    Subclasses say what to draw in `make_image()`: a uint8 image [H, W, C], or None when
+    the model's output is not finite (a diverged model, which DivergenceGuard reports).
     """
 
-    def __init__(self, writer, every, z, render, labels=None):
+    tag = None
+
+    def __init__(self, writer, every):
         super().__init__()
         self.writer = writer
         self.every = every
-        self.z = z
-        self.labels = labels
-        self.render = render
+
+    def make_image(self):
+        raise NotImplementedError
 
     def write(self):
-        step = model_step(self.model)
-        samples = np.asarray(self.model.generate(self.z, self.labels))
-        if not np.all(np.isfinite(samples)):
-            return  # a diverged generator; DivergenceGuard reports it
-        image = self.render(samples)
+        image = self.make_image()
+        if image is None:
+            return
         with self.writer.as_default(), tf.summary.record_if(True):
-            tf.summary.image("samples/fixed_z", image[None], step=step)
+            tf.summary.image(self.tag, image[None], step=model_step(self.model))
         self.writer.flush()
 
     def on_train_begin(self, logs=None):
@@ -167,8 +166,28 @@ class SampleGrid(keras.callbacks.Callback):
             self.write()
 
 
+class SampleGrid(PeriodicImage):
+    """Logs G's samples for a fixed z every `every` steps (and at the start and end).
 
-class ReconstructionGrid(keras.callbacks.Callback):
+    A fixed z shows how the same latent points evolve, which is what a person watches
+    in TensorBoard's image tab. `render` turns a batch of samples into one uint8 image
+    [H, W, C] (a grid for images, a scatter plot for 2-D points).
+    """
+
+    tag = "samples/fixed_z"
+
+    def __init__(self, writer, every, z, render, labels=None):
+        super().__init__(writer, every)
+        self.z = z
+        self.labels = labels
+        self.render = render
+
+    def make_image(self):
+        samples = np.asarray(self.model.generate(self.z, self.labels))
+        return self.render(samples) if np.all(np.isfinite(samples)) else None
+
+
+class ReconstructionGrid(PeriodicImage):
     """Logs real examples next to their reconstructions G(E(x)) every `every` steps.
 
     For models with an encoder (`bigan`): `model.reconstruct(x)` maps data (as the
@@ -185,10 +204,10 @@ class ReconstructionGrid(keras.callbacks.Callback):
         num_points: points shown for 2-D data.
     """
 
+    tag = "samples/reconstructions"
+
     def __init__(self, writer, every, data, num=32, num_points=1024):
-        super().__init__()
-        self.writer = writer
-        self.every = every
+        super().__init__(writer, every)
         self.kind = data.kind
         if data.kind == "image":
             self.real = data.x[:num].astype(np.float32) / 127.5 - 1.0
@@ -208,23 +227,6 @@ class ReconstructionGrid(keras.callbacks.Callback):
         gap = np.full((left.shape[0], 4, 3), 128, np.uint8)
         return np.concatenate([left, gap, right], axis=1)
 
-    def write(self):
-        step = model_step(self.model)
+    def make_image(self):
         recon = np.asarray(self.model.reconstruct(tf.constant(self.real)))
-        if not np.all(np.isfinite(recon)):
-            return  # a diverged model; DivergenceGuard reports it
-        image = self.render(self.real, recon)
-        with self.writer.as_default(), tf.summary.record_if(True):
-            tf.summary.image("samples/reconstructions", image[None], step=step)
-        self.writer.flush()
-
-    def on_train_begin(self, logs=None):
-        self.write()
-
-    def on_train_batch_end(self, batch, logs=None):
-        if model_step(self.model) % self.every == 0:
-            self.write()
-
-    def on_train_end(self, logs=None):
-        if self.model.stop_training and model_step(self.model) % self.every != 0:
-            self.write()
+        return self.render(self.real, recon) if np.all(np.isfinite(recon)) else None
