@@ -82,11 +82,13 @@ def test_learning_rate_schedules(schedule):
         assert float(model.m_window_sum.numpy()) == 0.0
 
 
-def test_resume_reproduces_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("schedule", ["fixed", "plateau"])
+def test_resume_reproduces_an_uninterrupted_run(tmp_path, schedule):
     data = helpers.tiny_images(n=20)
-    # Windows of 2 steps: decay decisions at steps 2, 4 and 6, on both sides of the resume.
+    # Windows of 2 steps: decay decisions at steps 2, 4 and 6, on both sides of the resume
+    # at step 3, which falls mid-window (the plateau's window sum must be restored).
     extra = dict(variant="began", latent_dim=8, began_hidden=8, began_lr_steps=2,
-                 began_lambda_k=0.05, sample_every=100)
+                 began_lr_schedule=schedule, began_lambda_k=0.05, sample_every=100)
     straight = training.train(cfg_for(tmp_path, "straight", **extra), data=data, verbose=0)
     tf.keras.backend.clear_session()
     first = training.train(cfg_for(tmp_path, "split", steps=3, **extra), data=data, verbose=0)
@@ -101,7 +103,12 @@ def test_resume_reproduces_an_uninterrupted_run(tmp_path):
     for a, b in zip(everything(resumed.model), everything(straight.model), strict=True):
         np.testing.assert_array_equal(a, b)
     assert float(straight.model.k_t.numpy()) > 0.0
-    assert np.isfinite(float(straight.model.m_best.numpy()))   # a window has ended
+    if schedule == "fixed":
+        np.testing.assert_allclose(float(resumed.model.g_optimizer.learning_rate.numpy()),
+                                   1e-4 / 8, rtol=1e-6)
+    else:
+        assert np.isfinite(float(straight.model.m_best.numpy()))   # a window has ended
+        assert float(first.model.m_window_sum.numpy()) > 0.0       # saved mid-window
 
 
 def test_a_few_steps_with_and_without_xla():
