@@ -38,3 +38,14 @@ def parse_flags_or_exit(argv: List[str]) -> list:
         return flags.FLAGS(argv)
     except flags.Error as e:
         usage_error(f"{e} (see --help)")
+
+
+INT64_RANGE = (-2**63, 2**63 - 1)
+
+
+def define_model_flag(flag_values: flags.FlagValues) -> None:
+    """`--model`, the exported model that `sample` and `evaluate` read (required)."""
+    flags.DEFINE_string("model", None, "An exported model: a version directory (with "
+                        "saved_model.pb) or a variant directory, whose highest version is used.",
+                        flag_values=flag_values)
+    flags.mark_flags_as_required(["model"], flag_values=flag_values)

@@ -29,10 +29,8 @@ import sys
 
 from absl import app, flags
 
-from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error
-
-_INT64_RANGE = (-2**63, 2**63 - 1)
-
+from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_or_exit,
+                                   usage_error)
 
 class EvaluateError(ValueError):
     """The evaluation cannot run as asked; the message is one line saying why."""
@@ -40,9 +38,7 @@ class EvaluateError(ValueError):
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Defines this command's flags (called by `run`, so importing defines none)."""
-    flags.DEFINE_string("model", None, "An exported model: a version directory (with "
-                        "saved_model.pb) or a variant directory, whose highest version is used.",
-                        flag_values=flag_values)
+    define_model_flag(flag_values)
     flags.DEFINE_string("dataset", None, "Dataset of the real data; must be the one the model "
                         "was trained on (default: the model's, from its metadata).",
                         flag_values=flag_values)
@@ -64,7 +60,6 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     flags.DEFINE_string("inception_weights", None, "Path of "
                         "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 (default: the Keras "
                         "cache, ~/.keras/models).", flag_values=flag_values)
-    flags.mark_flags_as_required(["model"], flag_values=flag_values)
 
 
 def default_json_path(model_dir: str) -> str:
@@ -85,7 +80,7 @@ def evaluate_model(model: str, *, dataset=None, num_samples=None, feature_net="a
 
     if num_samples is not None and num_samples < 10:
         raise EvaluateError(f"--num_samples must be >= 10, got {num_samples}")
-    if not _INT64_RANGE[0] <= seed <= _INT64_RANGE[1]:
+    if not INT64_RANGE[0] <= seed <= INT64_RANGE[1]:
         raise EvaluateError(f"--seed must fit in int64, got {seed}")
     if feature_net not in feature_nets.NAMES:
         raise EvaluateError(f"--feature_net={feature_net} is not accepted; use one of: "

@@ -19,22 +19,18 @@ from typing import Optional
 from absl import app, flags
 
 from tfgan_suite import images
-from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error
+from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_or_exit,
+                                   usage_error)
 
 GRID_PADDING = 2
 _INT32_RANGE = (-2**31, 2**31 - 1)
-_INT64_RANGE = (-2**63, 2**63 - 1)
-
-
 class SampleError(ValueError):
     """The request cannot be served: a bad model path, or flags that do not fit the model."""
 
 
 def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
     """Defines this command's flags (called by `run`, so importing defines none)."""
-    flags.DEFINE_string("model", None, "An exported model: a version directory (with "
-                        "saved_model.pb) or a variant directory, whose highest version is used.",
-                        flag_values=flag_values)
+    define_model_flag(flag_values)
     flags.DEFINE_integer("num", 64, "Number of samples, >= 1.", flag_values=flag_values)
     flags.DEFINE_string("out", None, "PNG file to write; point models also write <stem>.npy.",
                         flag_values=flag_values)
@@ -42,7 +38,7 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                          flag_values=flag_values)
     flags.DEFINE_integer("label", None, "Class index for a conditional model (required for "
                          "those, rejected otherwise).", flag_values=flag_values)
-    flags.mark_flags_as_required(["model", "out"], flag_values=flag_values)
+    flags.mark_flags_as_required(["out"], flag_values=flag_values)
 
 
 def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
@@ -67,7 +63,7 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
         raise SampleError(f"--num must be >= 1, got {num}")
     if not out.lower().endswith(".png"):
         raise SampleError(f"--out must name a .png file, got {out!r}")
-    if not _INT64_RANGE[0] <= seed <= _INT64_RANGE[1]:
+    if not INT64_RANGE[0] <= seed <= INT64_RANGE[1]:
         raise SampleError(f"--seed must fit in int64, got {seed}")
     if label is not None and not _INT32_RANGE[0] <= label <= _INT32_RANGE[1]:
         raise SampleError(f"--label must be a class index, got {label}")

@@ -61,6 +61,15 @@ def check_auto_encoder_settings(cfg):
             f"{cfg.variant}")
 
 
+def auto_encoder_players(cfg, data):
+    """(generator, auto-encoder discriminator) of `began` and `ebgan`, after refusing the
+    classifier-only options (`check_auto_encoder_settings`)."""
+    check_auto_encoder_settings(cfg)
+    return autoencoder.build_players(
+        cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
+        width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm)
+
+
 class BEGAN(GANModel):
     """Auto-encoder D with the k_t equilibrium controller.
 
@@ -98,11 +107,7 @@ class BEGAN(GANModel):
 
     @classmethod
     def create(cls, cfg, data):
-        check_auto_encoder_settings(cfg)
-        generator, discriminator = autoencoder.build_players(
-            cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
-            width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm)
-        return cls(generator, discriminator, **cls.model_kwargs(cfg))
+        return cls(*auto_encoder_players(cfg, data), **cls.model_kwargs(cfg))
 
     @staticmethod
     def model_kwargs(cfg):

@@ -33,9 +33,8 @@ energy below m (those that give D a gradient), `pretraining` (1 during pretraini
 import tensorflow as tf
 
 from tfgan_suite import energy
-from tfgan_suite.nets import autoencoder
 from tfgan_suite.variants.base import GANModel
-from tfgan_suite.variants.began import check_auto_encoder_settings
+from tfgan_suite.variants.began import auto_encoder_players
 from tfgan_suite.variants.spec import Variant
 
 
@@ -67,11 +66,7 @@ class EBGAN(GANModel):
 
     @classmethod
     def create(cls, cfg, data):
-        check_auto_encoder_settings(cfg)
-        generator, discriminator = autoencoder.build_players(
-            cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
-            width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm)
-        return cls(generator, discriminator, **cls.model_kwargs(cfg))
+        return cls(*auto_encoder_players(cfg, data), **cls.model_kwargs(cfg))
 
     @staticmethod
     def model_kwargs(cfg):
