@@ -211,12 +211,12 @@ def table(header, floor_cells, cells, results, order):
 def image_table(results, order):
     def floor(r):
         """real data (train vs test)"""
-        return [_fmt(r["fid"], ".2f"), _fmt(r["kid_mean"], ".4f"), _fmt(r["is_mean"], ".2f"),
+        return [_fmt(r["fid"], ".2f"), _fmt(r["kid_mean"], ".3g"), _fmt(r["is_mean"], ".2f"),
                 _fmt(r["precision"], ".3f"), _fmt(r["recall"], ".3f")]
 
     def run(r):
         return [_fmt(r["fid"], ".2f"),
-                f"{_fmt(r['kid_mean'], '.4f')} ± {_fmt(r['kid_std'], '.4f')}",
+                f"{_fmt(r['kid_mean'], '.3g')} ± {_fmt(r['kid_std'], '.2g')}",
                 _fmt(r["is_mean"], ".2f"), _fmt(r["precision"], ".3f"),
                 _fmt(r["recall"], ".3f")]
 
@@ -231,7 +231,9 @@ def points_table(results, order):
 
     def run(r):
         return [f"{r['modes_covered']} / {r['num_modes']}",
-                f"{100 * r['high_quality_fraction']:.1f} %", f"{r['reverse_kl']:.4f}"]
+                f"{100 * r['high_quality_fraction']:.1f} %",
+                # KL of an empty histogram is undefined (evaluate reports NaN).
+                _fmt(r["reverse_kl"], ".4f").replace("nan", "— (no sample near a mode)")]
 
     return table(["modes covered ↑", "high-quality samples ↑", "reverse KL ↓", "train time"],
                  floor, run, results, order)
