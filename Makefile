@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 STAMP   := $(VENV)/.installed-stamp
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: install data test test-slow train tensorboard benchmark clean
+.PHONY: install data test test-slow train tensorboard benchmark quality clean
 
 install: $(STAMP)
 
@@ -48,6 +48,10 @@ tensorboard: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/throughput.py --variant=$(VARIANT) $(ARGS)
+
+# Every variant for a fixed budget; rewrites the quality tables in benchmarks/README.md.
+quality: $(STAMP)
+	$(PY) benchmarks/quality.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) *.egg-info build dist
