@@ -26,7 +26,7 @@ itself (2-D). A run that diverges (NaN/Inf) is reported as such, not dropped.
 IRGAN gets its own table on `synthetic_recsys` (from `benchmarks/irgan_quality.py`) when
 `synthetic_recsys` is among --datasets.
 
-At the end, every stored result under --work_dir is written as markdown tables between the
+At the end (or at once with --report_only), every stored result under --work_dir is written as markdown tables between the
 `<!-- QUALITY:BEGIN -->` and `<!-- QUALITY:END -->` markers of --readme (default
 `benchmarks/README.md`), with the budget, seed, sample counts and machine stated.
 """
@@ -71,6 +71,8 @@ flags.DEFINE_string("readme", os.path.join(os.path.dirname(os.path.abspath(__fil
                                            "README.md"),
                     "markdown file whose QUALITY markers receive the tables ('' = print only)")
 flags.DEFINE_bool("retrain", False, "train again even when a run's JSON exists")
+flags.DEFINE_bool("report_only", False, "train nothing: write the tables from the results "
+                  "already stored under --work_dir")
 
 FLAGS = flags.FLAGS
 
@@ -352,7 +354,7 @@ def main(argv):
             usage_error(f"--{name} must be >= 1, got {getattr(FLAGS, name)}")
 
     work_dir = FLAGS.work_dir
-    for dataset in FLAGS.datasets:
+    for dataset in [] if FLAGS.report_only else FLAGS.datasets:
         if dataset in RECSYS_DATASETS:
             path = result_path(work_dir, dataset, "irgan")
             if FLAGS.retrain or not os.path.exists(path):

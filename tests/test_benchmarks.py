@@ -140,6 +140,11 @@ def test_quality_script_trains_evaluates_and_writes_the_readme_section(tmp_path)
     again = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True,
                            timeout=300)
     assert again.returncode == 0 and "nsgan on ring8" not in again.stdout
+    # --report_only trains nothing, even for a variant without a stored result.
+    report = subprocess.run(command[:3] + ["--variants=gan", "--report_only"] + command[4:],
+                            cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0 and not (work / "ring8" / "gan.json").exists()
+    assert "| nsgan | 20 |" in report.stdout
 
 
 @pytest.mark.parametrize("flag, message", [
