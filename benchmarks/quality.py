@@ -294,15 +294,21 @@ def markdown(work_dir, order):
                     f"{net.get('name', '?')} ({net.get('feature_dim', '?')}-d features; "
                     f"IS from its softmax). KID is mean ± std over 100 subsets of 1,000.",
                     ""]
-            out += image_table(results, order) + [""]
+            out += image_table(results, order) + [""] + missing_line(results, order)
         else:
             out += [f"### {dataset}", "",
                     f"Each variant with its own defaults (and its 2-D defaults where it has them) for "
                     f"{', '.join(map(str, steps))} generator steps; 2,500 samples; a mode is "
                     f"covered with >= {evaluation_min_count(dataset)} high-quality samples "
                     f"(within 3 std of its mean).", ""]
-            out += points_table(results, order) + [""]
+            out += points_table(results, order) + [""] + missing_line(results, order)
     return "\n".join(out).rstrip() + "\n"
+
+
+def missing_line(results, order):
+    """A line naming the variants with no stored result yet (none: no line)."""
+    missing = [name for name in order if name not in results]
+    return [f"Not measured yet: {', '.join(missing)}.", ""] if missing else []
 
 
 def evaluation_min_count(dataset):
