@@ -89,11 +89,10 @@ def result_path(work_dir, dataset, name):
 
 
 def write_json(path, value):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(value, f, indent=1, sort_keys=True, allow_nan=True)
-    os.replace(tmp, path)
+    """Atomically, NaN as null: `tfgan_suite.evaluate`'s writer."""
+    from tfgan_suite.evaluate import write_json as write_result
+
+    write_result(value, path)
 
 
 def train_and_evaluate(variant, dataset, *, steps, seed, jit_compile, num_samples, work_dir):
@@ -322,11 +321,11 @@ def write_readme(path, text):
         readme = f.read()
     if BEGIN not in readme or END not in readme:
         raise ValueError(f"{path} has no {BEGIN} ... {END} section to write the tables into")
+    from tfgan_suite.files import atomic_write_text
+
     head, rest = readme.split(BEGIN, 1)
     _, tail = rest.split(END, 1)
-    with open(path + ".tmp", "w") as f:
-        f.write(f"{head}{BEGIN}\n{text}{END}{tail}")
-    os.replace(path + ".tmp", path)
+    atomic_write_text(path, f"{head}{BEGIN}\n{text}{END}{tail}")
 
 
 def run_irgan(work_dir, *, steps, pretrain_steps, seed):

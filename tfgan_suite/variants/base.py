@@ -82,6 +82,13 @@ class GANModel(keras.Model):
     @classmethod
     def create(cls, cfg, data):
         """Builds the variant's networks for `data` (an ArrayData) from a Config."""
+        return cls(*cls.standard_players(cfg, data), **cls.model_kwargs(cfg))
+
+    @staticmethod
+    def standard_players(cfg, data):
+        """(generator, discriminator) of `cfg.architecture` with the Config's width,
+        latent size, D normalisation and spectral norm; variants that reshape the
+        discriminator (mcgan's feature critic) start from these."""
         from tfgan_suite import nets
 
         generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
@@ -89,7 +96,7 @@ class GANModel(keras.Model):
         discriminator = nets.build_discriminator(cfg.architecture, data_shape=data.shape,
                                                  width=cfg.width, norm=cfg.d_norm,
                                                  spectral_norm=cfg.d_spectral_norm)
-        return cls(generator, discriminator, **cls.model_kwargs(cfg))
+        return generator, discriminator
 
     @staticmethod
     def model_kwargs(cfg):

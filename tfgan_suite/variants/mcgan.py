@@ -148,13 +148,7 @@ class McGAN(GANModel):
 
     @classmethod
     def create(cls, cfg, data):
-        from tfgan_suite import nets
-
-        generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
-                                         latent_dim=cfg.latent_dim, width=cfg.width)
-        body = nets.build_discriminator(cfg.architecture, data_shape=data.shape,
-                                        width=cfg.width, norm=cfg.d_norm,
-                                        spectral_norm=cfg.d_spectral_norm)
+        generator, body = cls.standard_players(cfg, data)
         # Phi: everything up to the input of the logits layer.
         features = keras.Model(body.inputs, body.layers[-1].input, name="features")
         critic = FeatureMatchingCritic(features, mode=cfg.mcgan_mode, q=cfg.mcgan_q,
