@@ -170,6 +170,62 @@ def test_evaluate_images_matches_the_metric_functions_applied_by_hand(tmp_path):
     assert result["num_samples"] == 50 and result["timings"]["total_s"] > 0
 
 
+class LabelNet(CountingNet):
+    """A stand-in classifier of C classes: an image filled with (k + 0.5) / C is class k."""
+
+    def __init__(self, num_classes):
+        super().__init__("label-net")
+        self.num_classes = num_classes
+
+    def __call__(self, images):
+        features, _ = super().__call__(images)
+        means = np.asarray(images, np.float64).reshape(len(images), -1).mean(1)
+        classes = np.clip(np.floor(means * self.num_classes), 0, self.num_classes - 1)
+        return features, np.eye(self.num_classes)[classes.astype(int)]
+
+
+def test_label_accuracy_of_an_obedient_and_a_deaf_conditional_sampler():
+    classes = 4
+    net = LabelNet(classes)
+    ref = reference.reference_statistics("tiny", "train", net, 40, use_cache=False,
+                                         image_shape=(28, 28, 1),
+                                         data=helpers.tiny_images(n=40))
+
+    def obedient(num, seed):  # draws the labels a conditional SavedModel sampler passes
+        labels = evaluation.balanced_labels(num, classes)
+        return np.ones((num, 28, 28, 1), np.float32) * ((labels + 0.5) / classes)[:, None, None, None]
+
+    def deaf(num, seed):  # always draws class 3
+        return np.full((num, 28, 28, 1), 3.5 / classes, np.float32)
+
+    # Batches of 20, 20 and 10: the labels restart at 0 in each, as the sampler's do.
+    result = evaluation.evaluate_images(obedient, 50, ref, net, batch_size=20, kid_subsets=2,
+                                        kid_subset_size=10, label_classes=classes)
+    assert result["label_accuracy"] == 1.0
+    assert result["label_accuracy_per_class"] == [1.0] * classes
+    result = evaluation.evaluate_images(deaf, 50, ref, net, batch_size=20, kid_subsets=2,
+                                        kid_subset_size=10, label_classes=classes)
+    requested = [k % 4 for n in (20, 20, 10) for k in range(n)]  # 12 of the 50 ask for 3
+    assert result["label_accuracy"] == pytest.approx(requested.count(3) / 50)
+    assert result["label_accuracy_per_class"] == [0.0, 0.0, 0.0, 1.0]
+    # Unconditional evaluation reports no label accuracy.
+    assert "label_accuracy" not in evaluation.evaluate_images(
+        deaf, 50, ref, net, batch_size=20, kid_subsets=2, kid_subset_size=10)
+    evaluator = evaluation.Evaluator("image", 50, feature_net=net, reference=ref,
+                                     label_classes=classes)
+    assert "label_accuracy" not in evaluator(obedient)
+    assert evaluator(obedient, conditional=True)["label_accuracy"] == 1.0
+    assert ("label accuracy", "1.0000 (chance 0.2500; per class 1.00 1.00 1.00 1.00)") in \
+        evaluation.metric_rows(evaluator(obedient, conditional=True), "image")
+
+
+def test_only_a_classifier_of_the_datasets_own_labels_scores_label_accuracy():
+    net = feature_nets.fashion_classifier()
+    assert feature_nets.classifies(net, "fashion_mnist")
+    assert not feature_nets.classifies(net, "mnist")
+    assert not feature_nets.classifies(net, "ring8")
+
+
 def test_nan_samples_are_an_error():
     net = CountingNet()
     ref = reference.reference_statistics("tiny", "train", net, 10, use_cache=False,
@@ -211,6 +267,43 @@ class RingMeans(keras.layers.Layer):
     def call(self, z):
         means = tf.constant(data_lib.MIXTURES["ring8"][0], tf.float32)
         return tf.gather(means, tf.argmax(z[:, :8], axis=1))
+
+
+class ImageOfLabel(keras.layers.Layer):
+    """[z, label] -> table[label] (or table[0] for every label when `deaf`)."""
+
+    def __init__(self, table, deaf=False, **kwargs):
+        super().__init__(**kwargs)
+        self.table = np.asarray(table, np.float32)
+        self.deaf = deaf
+
+    def call(self, inputs):
+        z, label = inputs
+        index = tf.zeros_like(label) if self.deaf else label
+        return tf.gather(tf.constant(self.table), index) + 0.0 * z[:, :1, None, None]
+
+
+def test_evaluate_cli_scores_the_label_accuracy_of_a_conditional_saved_model(tmp_path):
+    net = feature_nets.fashion_classifier()
+    test = data_lib.load("fashion_mnist", split="test")
+    _, probs = net(test.x[:500])
+    # One real test image per class that the classifier gets right.
+    picks = [int(np.flatnonzero((test.y[:500] == k) & (probs.argmax(1) == k))[0]) for k in range(10)]
+    table = test.x[picks].astype(np.float32) / 127.5 - 1.0
+    results = {}
+    for name, deaf in (("obedient", False), ("deaf", True)):
+        z = keras.Input((8,))
+        label = keras.Input((), dtype="int32")
+        generator = keras.Model([z, label], ImageOfLabel(table, deaf)([z, label]))
+        model_dir = serving.export_generator(generator, str(tmp_path / name),
+                                             meta=_meta(num_classes=10))
+        results[name] = evaluate.evaluate_model(model_dir, num_samples=200,
+                                                cache_dir=str(tmp_path / "cache"))
+    assert results["obedient"]["label_accuracy"] == 1.0
+    # The deaf model draws class 0 whatever it is asked: right for the 20 of 200 asking for 0.
+    assert results["deaf"]["label_accuracy"] == pytest.approx(0.1)
+    assert results["deaf"]["label_accuracy_per_class"] == [1.0] + [0.0] * 9
+    assert "label accuracy  0.1000" in evaluate.format_table(results["deaf"])
 
 
 def _meta(**changes):
@@ -403,6 +496,22 @@ def test_eval_every_logs_image_metrics_with_the_sample_size_in_the_tag(tmp_path,
         [(step, value)] = scalars[f"eval/{name}@30"]
         assert step == 2 and np.isfinite(value), name
     assert os.listdir(tmp_path / "cache" / "tfgan_suite" / "reference")
+
+
+def test_eval_every_logs_label_accuracy_for_a_conditional_model_on_fashion_mnist(tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    tiny = helpers.tiny_images(n=40)
+    data = data_lib.ArrayData("fashion_mnist", "image", tiny.x, tiny.y, 10)
+    for variant, expected in (("cgan", True), ("dcgan", False)):
+        result = training.train(_cfg(tmp_path, variant=variant, steps=2, eval_every=2,
+                                     eval_samples=30, run_dir=str(tmp_path / variant)),
+                                data=data, verbose=0)
+        scalars = _scalars(result.run_dir)
+        assert ("eval/label_accuracy@30" in scalars) == expected, variant
+        if expected:
+            [(step, value)] = scalars["eval/label_accuracy@30"]
+            assert step == 2 and 0.0 <= value <= 1.0
 
 
 def test_eval_every_without_a_feature_net_fails_before_training(tmp_path, monkeypatch):

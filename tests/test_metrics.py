@@ -8,6 +8,7 @@ import scipy.linalg
 import scipy.special
 
 from tfgan_suite import metrics
+from tfgan_suite.metrics.label_accuracy import label_accuracy
 
 # The package re-exports the function `prdc`, which shadows the submodule of the same name.
 prdc_module = importlib.import_module("tfgan_suite.metrics.prdc")
@@ -318,3 +319,40 @@ def test_modes_min_count_threshold_on_grid():
     expected = {"high_quality_fraction": 1.0, "reverse_kl": expected_kl}
     _assert_dicts_close(vee, {"modes_covered": 24, **expected}, rtol=1e-12)
     _assert_dicts_close(pac, {"modes_covered": 5, **expected}, rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# Label accuracy of conditional generators.
+
+
+def test_label_accuracy_matches_a_loop_over_samples():
+    rng = np.random.default_rng(3)
+    probs = rng.random((200, 5))
+    labels = rng.integers(0, 5, size=200)
+    accuracy, per_class = label_accuracy(probs, labels, 5)
+    hits = [0] * 5
+    counts = [0] * 5
+    for p, y in zip(probs, labels):
+        counts[y] += 1
+        hits[y] += int(max(range(5), key=lambda c: p[c]) == y)
+    assert accuracy == pytest.approx(sum(hits) / 200)
+    np.testing.assert_allclose(per_class, [h / c for h, c in zip(hits, counts)])
+
+
+def test_label_accuracy_is_one_when_obeyed_zero_when_not_and_nan_for_unused_classes():
+    labels = np.array([0, 1, 1, 2])
+    accuracy, per_class = label_accuracy(np.eye(4)[labels], labels, 4)
+    assert accuracy == 1.0 and per_class[:3] == [1.0, 1.0, 1.0] and np.isnan(per_class[3])
+    accuracy, per_class = label_accuracy(np.eye(4)[(labels + 1) % 4], labels, 4)
+    assert accuracy == 0.0 and per_class[:3] == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("probs, labels, match", [
+    (np.ones((3, 4)), np.array([0, 1, 4]), r"in \[0, 4\)"),
+    (np.ones((3, 4)), np.array([0, 1]), r"\[3\]"),
+    (np.ones((3, 5)), np.array([0, 1, 2]), r"\[n, 4\]"),
+    (np.ones((0, 4)), np.zeros(0, int), "at least one"),
+])
+def test_label_accuracy_rejects_mismatched_input(probs, labels, match):
+    with pytest.raises(ValueError, match=match):
+        label_accuracy(probs, labels, 4)

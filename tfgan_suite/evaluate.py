@@ -1,4 +1,5 @@
-"""Measure an exported generator: FID, KID, IS, precision/recall/density/coverage, or modes.
+"""Measure an exported generator: FID, KID, IS, precision/recall/density/coverage (and a
+cgan's label accuracy), or modes.
 
     python -m tfgan_suite.evaluate --model saved_models/dcgan[/<version>] --dataset fashion_mnist
         [--num_samples 10000] [--feature_net auto] [--split test] [--seed 0] [--json_out PATH]
@@ -154,7 +155,10 @@ def evaluate_model(model: str, *, dataset=None, num_samples=None, feature_net="a
                                              data_dir=data_dir)
     except (feature_nets.FeatureNetError, DataError) as e:
         raise EvaluateError(str(e)) from None
-    metrics = evaluation.evaluate_images(sampler, num_samples, ref, net, seed=seed)
+    label_classes = (num_classes if num_classes and feature_nets.classifies(net, dataset)
+                     else None)
+    metrics = evaluation.evaluate_images(sampler, num_samples, ref, net, seed=seed,
+                                         label_classes=label_classes)
     result.update(metrics)
     result.update({
         "split": split,

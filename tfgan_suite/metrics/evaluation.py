@@ -27,6 +27,7 @@ import numpy as np
 from tfgan_suite.metrics.fid import feature_statistics, frechet_distance
 from tfgan_suite.metrics.inception_score import inception_score
 from tfgan_suite.metrics.kid import kernel_inception_distance
+from tfgan_suite.metrics.label_accuracy import label_accuracy
 from tfgan_suite.metrics.modes import mode_metrics
 from tfgan_suite.metrics.prdc import prdc
 
@@ -125,7 +126,8 @@ def image_metrics(features, probs, reference, *, kid_subsets: int = KID_SUBSETS,
 
 
 def evaluate_images(sampler: Sampler, num_samples: int, reference, feature_net, *,
-                    seed: int = 0, batch_size: int = SAMPLE_BATCH, **metric_kwargs) -> dict:
+                    seed: int = 0, batch_size: int = SAMPLE_BATCH,
+                    label_classes: Optional[int] = None, **metric_kwargs) -> dict:
     """Draws `num_samples` images, embeds them and computes every image metric.
 
     Args:
@@ -135,6 +137,9 @@ def evaluate_images(sampler: Sampler, num_samples: int, reference, feature_net, 
         feature_net: `feature_nets.FeatureNet`.
         seed: evaluation seed (sample batches and KID subsets).
         batch_size: images per sampler call.
+        label_classes: for a conditional sampler (its batches drawn with
+            `balanced_labels`) whose labels are the feature network's classes: the
+            number of classes; adds `label_accuracy` and `label_accuracy_per_class`.
         **metric_kwargs: passed to `image_metrics`.
 
     Returns:
@@ -145,7 +150,7 @@ def evaluate_images(sampler: Sampler, num_samples: int, reference, feature_net, 
         raise ValueError(f"the reference statistics were computed with {reference.feature_net}, "
                          f"not {feature_net.identity}")
     timings = {"sampling_s": 0.0, "features_s": 0.0}
-    features, probs = [], []
+    features, probs, labels = [], [], []
     batches = sample_batches(sampler, num_samples, seed, batch_size)
     total_start = time.perf_counter()
     while True:
@@ -160,9 +165,15 @@ def evaluate_images(sampler: Sampler, num_samples: int, reference, feature_net, 
         timings["features_s"] += time.perf_counter() - start
         features.append(f)
         probs.append(p)
+        if label_classes:
+            labels.append(balanced_labels(batch.shape[0], label_classes))
     start = time.perf_counter()
     metrics = image_metrics(np.concatenate(features), np.concatenate(probs), reference,
                             seed=seed, timings=timings, **metric_kwargs)
+    if label_classes:
+        accuracy, per_class = label_accuracy(np.concatenate(probs), np.concatenate(labels),
+                                             label_classes)
+        metrics.update(label_accuracy=accuracy, label_accuracy_per_class=per_class)
     timings["metrics_s"] = time.perf_counter() - start
     timings["total_s"] = time.perf_counter() - total_start
     return dict(metrics, num_samples=int(num_samples), timings=timings)
@@ -256,7 +267,7 @@ def metric_rows(result: dict, kind: str):
             ("high-quality samples", f"{100.0 * result['high_quality_fraction']:.1f} %"),
             ("reverse KL (modes)", f"{result['reverse_kl']:.4f}"),
         ]
-    return [
+    rows = [
         ("FID", f"{result['fid']:.3f}"),
         ("KID", f"{result['kid_mean']:.5f} ± {result['kid_std']:.5f}"),
         ("IS", f"{result['is_mean']:.3f} ± {result['is_std']:.3f}"),
@@ -265,13 +276,19 @@ def metric_rows(result: dict, kind: str):
         ("density", f"{result['density']:.4f}"),
         ("coverage", f"{result['coverage']:.4f}"),
     ]
+    if "label_accuracy" in result:
+        per_class = result["label_accuracy_per_class"]
+        rows.append(("label accuracy", f"{result['label_accuracy']:.4f} (chance "
+                                       f"{1.0 / len(per_class):.4f}; per class "
+                                       + " ".join(f"{v:.2f}" for v in per_class) + ")"))
+    return rows
 
 
 # TensorBoard tags of the logged metrics (suffixed with @<num_samples>).
 _TAGS = {"fid": "fid", "kid_mean": "kid", "is_mean": "is", "precision": "precision",
          "recall": "recall", "density": "density", "coverage": "coverage",
          "modes_covered": "modes_covered", "high_quality_fraction": "high_quality",
-         "reverse_kl": "reverse_kl"}
+         "reverse_kl": "reverse_kl", "label_accuracy": "label_accuracy"}
 
 
 def summary_scalars(result: dict) -> dict:
@@ -293,10 +310,12 @@ class Evaluator:
             shows the generator changing, not the noise.
         feature_net, reference: for images.
         dataset: the mixture name, for points.
+        label_classes: for images whose labels are the feature network's classes, their
+            number: a conditional generator is then also scored by its label accuracy.
     """
 
     def __init__(self, kind, num_samples, *, seed=0, feature_net=None, reference=None,
-                 dataset=None):
+                 dataset=None, label_classes=None):
         if kind == "image" and (feature_net is None or reference is None):
             raise ValueError("image evaluation needs `feature_net` and `reference`")
         if num_samples < 2:
@@ -307,11 +326,14 @@ class Evaluator:
         self.feature_net = feature_net
         self.reference = reference
         self.dataset = dataset
+        self.label_classes = label_classes
 
-    def __call__(self, sampler: Sampler) -> dict:
+    def __call__(self, sampler: Sampler, conditional: bool = False) -> dict:
+        """Metrics of `sampler`'s samples; `conditional`: it draws `balanced_labels`."""
         if self.kind == "image":
             return evaluate_images(sampler, self.num_samples, self.reference, self.feature_net,
-                                   seed=self.seed)
+                                   seed=self.seed,
+                                   label_classes=self.label_classes if conditional else None)
         return evaluate_points(sampler, self.dataset, self.num_samples, seed=self.seed)
 
 
@@ -340,7 +362,9 @@ def training_evaluator(data, num_samples: Optional[int] = None, *, seed: int = 0
     net = feature_nets.get("auto", data.shape)
     ref = reference.reference_statistics(data.name, "train", net, num_samples,
                                          image_shape=data.shape, cache_dir=cache_dir, data=data)
-    return Evaluator("image", num_samples, seed=seed, feature_net=net, reference=ref)
+    label_classes = net.num_classes if feature_nets.classifies(net, data.name) else None
+    return Evaluator("image", num_samples, seed=seed, feature_net=net, reference=ref,
+                     label_classes=label_classes)
 
 
 class EvalCallback(keras.callbacks.Callback):
@@ -377,11 +401,11 @@ class EvalCallback(keras.callbacks.Callback):
         if step == self.last_step:
             return None
         self.last_step = step
+        conditional = bool(getattr(self.model, "conditional", False))
         sampler = keras_sampler(self.model.generate, self.model.latent_dim, self.evaluator.kind,
-                                self.num_classes if getattr(self.model, "conditional", False)
-                                else None)
+                                self.num_classes if conditional else None)
         try:
-            result = self.evaluator(sampler)
+            result = self.evaluator(sampler, conditional=conditional)
         except ValueError as e:
             if "NaN or Inf" in str(e):
                 return None

@@ -306,6 +306,16 @@ def inception_v3(weights: Optional[str] = "imagenet", batch_size: int = 50) -> F
     return FeatureNet(INCEPTION_V3, model, None, preprocess, identity, info, batch_size)
 
 
+# The dataset whose labels a network's classes are: only then is the label accuracy of a
+# conditional generator meaningful (Inception's ImageNet classes are no dataset's labels).
+CLASSIFIES = {FASHION_CLASSIFIER: "fashion_mnist"}
+
+
+def classifies(net: "FeatureNet", dataset: str) -> bool:
+    """True when `net`'s classes are the labels of `dataset`."""
+    return CLASSIFIES.get(net.name) == dataset
+
+
 def resolve_name(name: str, image_shape: Sequence[int]) -> str:
     """`auto` -> fashion_classifier for 28x28x1 images, inception_v3 for any other."""
     if name not in NAMES:
