@@ -26,9 +26,10 @@ itself (2-D). A run that diverges (NaN/Inf) is reported as such, not dropped.
 IRGAN gets its own table on `synthetic_recsys` (from `benchmarks/irgan_quality.py`) when
 `synthetic_recsys` is among --datasets.
 
-At the end (or at once with --report_only), every stored result under --work_dir is written as markdown tables between the
-`<!-- QUALITY:BEGIN -->` and `<!-- QUALITY:END -->` markers of --readme (default
-`benchmarks/README.md`), with the budget, seed, sample counts and machine stated.
+At the end (or at once with --report_only), every stored result under --work_dir is
+written as markdown tables between the `<!-- QUALITY:BEGIN -->` and `<!-- QUALITY:END -->`
+markers of --readme (default `benchmarks/README.md`), with the budget, seed, sample counts
+and machine stated.
 """
 
 import json

@@ -33,6 +33,7 @@ from absl import app, flags
 from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_or_exit,
                                    usage_error)
 
+
 class EvaluateError(ValueError):
     """The evaluation cannot run as asked; the message is one line saying why."""
 

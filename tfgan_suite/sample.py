@@ -24,6 +24,8 @@ from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_o
 
 GRID_PADDING = 2
 _INT32_RANGE = (-2**31, 2**31 - 1)
+
+
 class SampleError(ValueError):
     """The request cannot be served: a bad model path, or flags that do not fit the model."""
 

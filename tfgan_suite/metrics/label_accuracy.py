@@ -33,14 +33,13 @@ def label_accuracy(probs, labels, num_classes: int):
     if labels.shape != (probs.shape[0],):
         raise ValueError(f"`labels` must be [{probs.shape[0]}]. Received shape "
                          f"{list(labels.shape)}")
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(f"`labels` must be in [0, {num_classes}). Received "
-                         f"[{labels.min()}, {labels.max()}]")
     if labels.size == 0:
         raise ValueError("label accuracy needs at least one sample")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"`labels` must be in [0, {num_classes}). Received "
+                         f"[{labels.min()}, {labels.max()}]")
     correct = np.argmax(probs, axis=1) == labels
     counts = np.bincount(labels, minlength=num_classes)
     hits = np.bincount(labels, weights=correct, minlength=num_classes)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        per_class = np.where(counts > 0, hits / np.maximum(counts, 1), np.nan)
+    per_class = np.divide(hits, counts, out=np.full(num_classes, np.nan), where=counts > 0)
     return float(correct.mean()), [float(v) for v in per_class]

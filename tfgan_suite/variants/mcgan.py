@@ -18,8 +18,9 @@ only its E_Q term depends on G, so its loss is -E[f(G(z))] (the paper's generato
 Defaults: WGAN's recipe: RMSProp with learning rate 5e-5 for both players, n_c = 5 critic
 updates per generator update, clipping c = 0.01, the DCGAN architecture; covariance
 matching with k = 16. They have not been checked against the paper's section 6 (its text
-was not available offline when this was written), so do not quote them as the paper's. RMSProp's decay rho is
-0.99, PyTorch's default that WGAN's code (on which the paper's setup is based) ran with.
+was not available offline when this was written), so do not quote them as the paper's.
+RMSProp's decay rho is 0.99, PyTorch's default that WGAN's code (on which the paper's
+setup is based) ran with.
 The second moments are uncentred, E[Phi Phi^T], as the paper defines them. The authors'
 code was not available to compare with; where the paper is silent this follows its
 Algorithms 1-2, so WGAN's schedule of 100 critic updates early on (not in those
