@@ -175,12 +175,31 @@ class SampleGrid(PeriodicImage):
     """
 
     tag = "samples/fixed_z"
+    # Samples in the grid (images) and in the scatter plot (2-D points).
+    GRID_SAMPLES = 64
+    SCATTER_SAMPLES = 1024
 
     def __init__(self, writer, every, z, render, labels=None):
         super().__init__(writer, every)
         self.z = z
         self.labels = labels
         self.render = render
+
+    @classmethod
+    def for_model(cls, model, cfg, data, writer):
+        """The grid of a run: a fixed z from the run's seed (labels cycling through the
+        classes for a conditional model), drawn every `--sample_every` steps."""
+        from tfgan_suite import images
+
+        num = cls.GRID_SAMPLES if data.kind == "image" else cls.SCATTER_SAMPLES
+        z = tf.random.stateless_normal([num, cfg.latent_dim], seed=[cfg.seed, 0x5EED])
+        labels = (tf.range(num, dtype=tf.int32) % data.num_classes if model.conditional
+                  else None)
+        if data.kind == "image":
+            render = lambda s: images.tile_images(images.to_uint8((s + 1.0) / 2.0))  # noqa: E731
+        else:
+            render = images.rasterize_points
+        return cls(writer, cfg.sample_every, z, render, labels=labels)
 
     def make_image(self):
         samples = np.asarray(self.model.generate(self.z, self.labels))

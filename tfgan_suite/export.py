@@ -21,8 +21,6 @@ def main(argv):
         usage_error(f"unexpected arguments {' '.join(argv[1:])}")
     if not FLAGS.run_dir:
         usage_error("--run_dir is required: the run directory to export (runs/<variant>/<time>)")
-    import dataclasses
-
     from tfgan_suite import training
 
     try:
@@ -30,8 +28,8 @@ def main(argv):
     except training.TrainingError as e:
         usage_error(str(e))
     if FLAGS.export_dir:
-        cfg = dataclasses.replace(cfg, export_dir=FLAGS.export_dir)
-    path = training.export_model(model, cfg, data, step)
+        cfg = cfg.replace(export_dir=FLAGS.export_dir)
+    path = model.export(cfg, data, step)
     print(f"Exported the generator of {FLAGS.run_dir} at step {step} to {path}")
 
 

@@ -1,8 +1,9 @@
 """`python train.py --variant=NAME ...`: flags and wiring only; the logic is in `training`.
 
-Every field of `tfgan_suite.config.Config` is a flag of the same name. A flag left out
-takes the variant's default, then the suite's; only flags given on the command line (or in
-a `--flagfile`) override anything.
+Every shared setting (`tfgan_suite.config.Config`) and every variant's own parameter (its
+`Params`) is a flag of the same name. A flag left out takes the variant's default, then
+the suite's; only flags given on the command line (or in a `--flagfile`) override anything,
+and a variant refuses another variant's parameter.
 """
 
 import dataclasses
@@ -25,20 +26,34 @@ def _base_type(annotation):
     return args[0] if args else annotation
 
 
+def _declarations():
+    """(field, note on its default) of every flag: the shared settings, then each variant
+    parameter once, with the variants that take it."""
+    from tfgan_suite import variants
+
+    shared = {f.name: f for f in dataclasses.fields(config_lib.Config)}
+    out = []
+    for name in config_lib.SHARED:
+        field = shared[name]
+        default = "automatic" if field.default is None else field.default
+        out.append((field, f"suite default: {default}; variants may set their own"))
+    for param, owners in config_lib.param_owners().items():
+        field = {f.name: f for f in dataclasses.fields(variants.get(owners[0]).params)}[param]
+        out.append((field, f"{', '.join(owners)} only"))
+    return out
+
+
 def define_flags():
-    """One flag per Config field, with its help text and the suite default."""
-    for field in dataclasses.fields(config_lib.Config):
+    """One flag per setting, with its help text and where its default comes from."""
+    for field, note in _declarations():
         define = _DEFINE[_base_type(field.type)]
-        suite_default = "automatic" if field.default is None else field.default
-        define(field.name, None,
-               f"{field.metadata['help']} [suite default: {suite_default}; variants may set "
-               f"their own]")
+        define(field.name, None, f"{field.metadata['help']} [{note}]")
 
 
 def explicit_settings():
     """The flags the user gave, as a dict for `training.resolve_config`."""
-    return {f.name: FLAGS[f.name].value for f in dataclasses.fields(config_lib.Config)
-            if FLAGS[f.name].present}
+    return {field.name: FLAGS[field.name].value for field, _ in _declarations()
+            if FLAGS[field.name].present}
 
 
 def main(argv):
@@ -47,7 +62,6 @@ def main(argv):
                     "(see --help)")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # absl's default (INFO) floods the console
-    # Imported here so that `--help` and flag errors answer before TensorFlow loads.
     from tfgan_suite import training
     from tfgan_suite.data import DataError
     from tfgan_suite.nets import ArchitectureError

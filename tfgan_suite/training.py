@@ -17,20 +17,16 @@ import os
 import sys
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgan_suite import callbacks as cbs
 from tfgan_suite import config as config_lib
 from tfgan_suite import data as data_lib
-from tfgan_suite import images, nets, optimizers, variants
+from tfgan_suite import nets, optimizers, variants
 from tfgan_suite.files import atomic_write_text
 
 # Steps per Keras "epoch": the progress bar prints one line per epoch.
 EPOCH_STEPS = 500
-# Samples in the fixed-z grid (images) and scatter plot (2-D points).
-GRID_SAMPLES = 64
-SCATTER_SAMPLES = 1024
 
 
 class TrainingError(RuntimeError):
@@ -63,44 +59,41 @@ class Result:
 def resolve_config(overrides):
     """Config from the variant's defaults and the user's explicit settings.
 
-    `architecture` stays None unless the user chose one: the variant's choice applies to
-    images only and is filled in by `fit_to_data` once the data is known.
+    `architecture` stays None unless the user chose one: which network family applies
+    depends on the data, and is filled in by `fit_to_data` once the data is known.
     """
-    variant = variants.get(overrides.get("variant", config_lib.Config.variant))
-    overrides = dict(overrides, variant=variant.name)
-    defaults = dict(variant.defaults)
-    if data_lib.is_2d(overrides.get("dataset", config_lib.Config.dataset)):
-        defaults.update(variant.points_defaults)
-    cfg = config_lib.resolve(defaults, overrides)
+    dataset = overrides.get("dataset", config_lib.Config.dataset)
+    cfg = config_lib.resolve(overrides, points=data_lib.is_2d(dataset))
     if "architecture" not in overrides:
         cfg = dataclasses.replace(cfg, architecture=None)
     return cfg
 
 
 def fit_to_data(cfg, data):
-    """Fills the settings that depend on the data (architecture, norm, schedules).
+    """Resolves every setting that depends on the data, in this one place.
 
-    Unless the user chose, images get the variant's architecture and 2-D data the MLP;
-    an explicit choice that does not fit the data is refused by the net builders.
+    Unless the user chose: images get the variant's architecture, 2-D data its 2-D one
+    (else the MLP); D's normalisation is batch norm for images and none for 2-D data;
+    instance noise anneals over the whole run. The data's kind, shape and classes are
+    recorded (`cfg.data`), so the run's model can be rebuilt without its data. An explicit
+    choice that does not fit the data is refused by the net builders.
     """
-    kinds = variants.get(cfg.variant).model.data_kinds
+    variant = variants.get(cfg.variant)
+    kinds = variant.model.data_kinds
     if data.kind not in kinds:
         raise config_lib.ConfigError(
             f"--variant={cfg.variant} trains on {' or '.join(kinds)} data; dataset "
             f"{data.name!r} is {data.kind} data")
-    if model_owns_data(data):  # no networks to choose: the variant builds its own
-        return dataclasses.replace(cfg, instance_noise_steps=cfg.instance_noise_steps or cfg.steps)
-    changes = {}
-    if cfg.architecture is None:
-        if data.kind == "image":
-            changes["architecture"] = (variants.get(cfg.variant).defaults.get("architecture")
-                                       or nets.default_architecture("image"))
-        else:
-            changes["architecture"] = nets.default_architecture(data.kind)
-    if cfg.d_norm is None:
-        changes["d_norm"] = "batch" if data.kind == "image" else "none"
+    changes = dict(data=data_lib.DataSpec.of(data).as_dict())
     if cfg.instance_noise_steps is None:
         changes["instance_noise_steps"] = cfg.steps
+    if data.kind in ("image", "points"):
+        if cfg.architecture is None:
+            own = variant.defaults if data.kind == "image" else variant.points_defaults
+            changes["architecture"] = own.get("architecture") or nets.default_architecture(
+                data.kind)
+        if cfg.d_norm is None:
+            changes["d_norm"] = "batch" if data.kind == "image" else "none"
     return dataclasses.replace(cfg, **changes)
 
 
@@ -146,7 +139,8 @@ def resolve_jit(setting, strategy):
 
 
 def build_model(cfg, data, strategy=None):
-    """The compiled variant for `cfg` and `data`, its variables under `strategy`."""
+    """The compiled variant for `cfg` (fitted to `data`), its variables under `strategy`."""
+    cfg = fit_to_data(cfg, data)
     strategy = strategy or tf.distribute.get_strategy()
     variant = variants.get(cfg.variant)
     with strategy.scope():
@@ -176,49 +170,29 @@ def has_checkpoint(run_dir):
 
 
 def _resume_config(cfg, run_dir):
-    """The requested config checked against the one saved in `run_dir`."""
+    """The run saved in `run_dir`, with what may change on resume taken from `cfg`.
+
+    A setting the user gave (`cfg.explicit`; every one for a Config built in Python) must
+    match the saved run, unless it is one of `RESUMABLE` (steps, outputs, ...); a setting
+    left out keeps the saved run's value, so a default that changed in a newer release does
+    not stop an older run from resuming.
+    """
     saved = config_lib.load(os.path.join(run_dir, "config.json"))
-    # Settings left to their automatic value keep what the run resolved them to.
-    filled = {name: getattr(saved, name) for name in ("architecture", "d_norm", "instance_noise_steps")
-              if getattr(cfg, name) is None}
-    cfg = dataclasses.replace(cfg, **filled)
-    changed = config_lib.differences(saved, cfg)
+    given = (lambda name: True) if cfg.explicit is None else cfg.explicit.__contains__
+    if given("variant") and saved.variant != cfg.variant:
+        changed = ["variant"]
+    else:
+        names = [n for n in config_lib.SHARED + saved.params.names()
+                 if given(n) and getattr(cfg, n, None) is not None]
+        changed = config_lib.differences(saved, cfg, names) if names else []
     if changed:
         detail = "; ".join(f"{n}: saved {getattr(saved, n)!r}, now {getattr(cfg, n)!r}"
                            for n in changed)
         raise config_lib.ConfigError(
             f"--run_dir={run_dir} holds a run with other settings ({detail}); "
             "resume with the same settings or choose a new --run_dir")
-    return cfg
-
-
-def render_samples(kind):
-    """A function: generator output batch -> one uint8 image [H, W, C] for TensorBoard."""
-    if kind == "image":
-        return lambda samples: images.tile_images(images.to_uint8((samples + 1.0) / 2.0))
-    return lambda samples: images.rasterize_points(samples)
-
-
-def model_owns_data(data):
-    """True for recommendation data (irgan): the model brings its own input stream,
-    metrics callbacks and export (its `make_dataset`, `training_callbacks` and `export`);
-    images and 2-D points use the suite's pipeline, sample grid and generator export."""
-    return data.kind == "recsys"
-
-
-def export_model(model, cfg, data, step):
-    """Writes the generator to <export_dir>/<variant>/<version>; returns the path."""
-    from tfgan_suite import __version__, serving
-
-    if model_owns_data(data):
-        return model.export(cfg, data, step)
-    meta = dict(variant=cfg.variant, dataset=cfg.dataset, latent_dim=cfg.latent_dim,
-                kind=data.kind, data_shape=list(data.shape),
-                num_classes=data.num_classes if model.conditional else None,
-                step=int(step), tfgan_suite_version=__version__)
-    return serving.export_generator(model.generator,
-                                    os.path.join(cfg.export_dir, cfg.variant), meta=meta,
-                                    encoder=getattr(model, "encoder", None))
+    return dataclasses.replace(saved, explicit=cfg.explicit,
+                               **{n: getattr(cfg, n) for n in config_lib.RESUMABLE})
 
 
 def train(cfg, *, data=None, verbose="auto"):
@@ -252,12 +226,11 @@ def train(cfg, *, data=None, verbose="auto"):
     if data is None:
         data = data_lib.load(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size,
                              seed=cfg.seed)
-    cfg = fit_to_data(cfg, data)
-    cfg = dataclasses.replace(cfg, run_dir=run_dir)
-    evaluator = make_evaluator(cfg, data)
+    cfg = dataclasses.replace(fit_to_data(cfg, data), run_dir=run_dir)
 
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data, strategy)
+    evaluator = model.make_evaluator(cfg, data)  # may refuse the settings: nothing written yet
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
     if resuming:
         manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
@@ -271,13 +244,7 @@ def train(cfg, *, data=None, verbose="auto"):
     if resuming:
         print(f"Resuming {run_dir} from step {start}.")
 
-    if model_owns_data(data):
-        dataset = model.make_dataset(cfg, data, start)
-    else:
-        dataset = data_lib.make_dataset(data, batch_size=cfg.batch_size,
-                                        batches_per_step=model.batches_per_step,
-                                        seed=cfg.seed, start_batch=start,
-                                        with_labels=model.conditional)
+    dataset = model.make_dataset(cfg, data, start)
     writer = tf.summary.create_file_writer(run_dir)
     _write_hparams(writer, cfg)
     guard = cbs.DivergenceGuard()
@@ -287,21 +254,7 @@ def train(cfg, *, data=None, verbose="auto"):
         cbs.StopAtStep(cfg.steps),
         checkpointer,
         cbs.ScalarLogger(writer, cfg.log_every),
-    ]
-    if model_owns_data(data):
-        callback_list += model.training_callbacks(cfg, data, writer)
-    else:
-        fixed = fixed_inputs(cfg, data, model)
-        callback_list.append(cbs.SampleGrid(writer, cfg.sample_every, fixed["z"],
-                                            render_samples(data.kind),
-                                            labels=fixed.get("labels")))
-    if getattr(model, "encoder", None) is not None:  # bigan: real/reconstruction pairs
-        callback_list.append(cbs.ReconstructionGrid(writer, cfg.sample_every, data))
-    if evaluator is not None:
-        from tfgan_suite.metrics.evaluation import EvalCallback
-
-        callback_list.append(EvalCallback(writer, cfg.eval_every, evaluator,
-                                          num_classes=data.num_classes))
+    ] + model.training_callbacks(cfg, data, writer, evaluator)
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     epoch_steps = min(EPOCH_STEPS, cfg.steps)
@@ -323,33 +276,8 @@ def train(cfg, *, data=None, verbose="auto"):
 
     result = Result(cfg, run_dir, step, model)
     if cfg.export:
-        result.export_path = export_model(model, cfg, data, step)
+        result.export_path = model.export(cfg, data, step)
     return result
-
-
-def make_evaluator(cfg, data):
-    """The metrics set-up of `--eval_every` (None when off): feature network and reference
-    statistics of the training images, or the 2-D mixture's modes. Built before anything is
-    written, so a missing feature network is a ConfigError. Recommendation data: None (the
-    model's `training_callbacks` rank items instead)."""
-    if not cfg.eval_every or model_owns_data(data):
-        return None
-    from tfgan_suite.metrics import evaluation
-
-    try:
-        return evaluation.training_evaluator(data, cfg.eval_samples, seed=cfg.seed)
-    except ValueError as e:  # FeatureNetError, or 2-D data without known modes.
-        raise config_lib.ConfigError(f"--eval_every={cfg.eval_every}: {e}") from None
-
-
-def fixed_inputs(cfg, data, model):
-    """The fixed z (and labels) whose samples TensorBoard shows as training goes."""
-    num = GRID_SAMPLES if data.kind == "image" else SCATTER_SAMPLES
-    z = tf.random.stateless_normal([num, cfg.latent_dim], seed=[cfg.seed, 0x5EED])
-    out = {"z": z}
-    if model.conditional:
-        out["labels"] = tf.range(num, dtype=tf.int32) % data.num_classes
-    return out
 
 
 def _write_hparams(writer, cfg):
@@ -357,7 +285,7 @@ def _write_hparams(writer, cfg):
     from tensorboard.plugins.hparams import api as hp
 
     values = {k: (v if isinstance(v, (bool, int, float, str)) else str(v))
-              for k, v in dataclasses.asdict(cfg).items()}
+              for k, v in cfg.settings().items()}
     with writer.as_default():
         hp.hparams(values, trial_id=os.path.basename(os.path.normpath(cfg.run_dir)))
     writer.flush()
@@ -366,8 +294,12 @@ def _write_hparams(writer, cfg):
 def restore(run_dir):
     """The model of a run, restored from its latest checkpoint (for export, evaluation).
 
+    The model is rebuilt from the `data` record of the run's `config.json`; only a run
+    written by a release before that record loads its dataset again to learn the shapes.
+
     Returns:
-        (cfg, data, model, step)
+        (cfg, data, model, step); `data` is a `DataSpec` or, for such an older run, the
+        loaded dataset.
     """
     path = os.path.join(run_dir, "config.json")
     if not os.path.exists(path):
@@ -375,8 +307,12 @@ def restore(run_dir):
     cfg = config_lib.load(path)
     if not has_checkpoint(run_dir):
         raise TrainingError(f"{run_dir} has no checkpoint under {run_dir}/ckpt")
-    data = data_lib.load(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size,
-                         seed=cfg.seed)
+    if cfg.data is not None:
+        data = data_lib.DataSpec(**cfg.data)
+    else:
+        data = data_lib.load(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size,
+                             seed=cfg.seed)
+    cfg = fit_to_data(cfg, data)
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data)
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)

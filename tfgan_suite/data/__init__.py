@@ -15,10 +15,12 @@ from tfgan_suite.data.loader import load
 from tfgan_suite.data.mixtures import MIXTURES, is_2d
 from tfgan_suite.data.pipeline import batch_indices, make_dataset
 from tfgan_suite.data.recsys import RecsysData, is_recsys
+from tfgan_suite.data.spec import DataSpec
 
 __all__ = [
     "ArrayData",
     "DataError",
+    "DataSpec",
     "MIXTURES",
     "RecsysData",
     "batch_indices",

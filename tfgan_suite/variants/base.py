@@ -16,13 +16,30 @@ Helpers a `train_step` uses:
     return self.end_step(logs)                         # step += 1, logs out
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
+
+from tfgan_suite import losses, settings
 
 # Offsets that keep the random streams of different replicas and draws apart. Seed element
 # 0 carries (seed, replica), element 1 carries (step, draw index within the step).
 _REPLICA_STRIDE = 1 << 32
 _DRAWS_PER_STEP = 1 << 12
+
+
+def loss_setting(default="non_saturating"):
+    """`--loss`, declared once for every variant whose step takes a loss pair."""
+    return settings.setting(default, "adversarial loss pair from tfgan_suite.losses",
+                            check=settings.one_of(*losses.LOSSES))
+
+
+@dataclasses.dataclass(frozen=True)
+class LossParams(settings.Params):
+    """The parameters of a variant whose only knob is its loss pair (gan, nsgan, ...)."""
+
+    loss: str = loss_setting()
 
 
 class GANModel(keras.Model):
@@ -37,8 +54,13 @@ class GANModel(keras.Model):
         seed: base of every random draw inside the step (z, noise, interpolates).
         instance_noise: initial std of the Gaussian noise added to D's inputs (0 = off).
         instance_noise_steps: steps over which that std falls linearly to 0.
-        loss: key of `tfgan_suite.losses.LOSSES` for variants that use a loss pair.
+        params: the variant's own parameters, an instance of its `Params` (checked when
+            it is built); or give them as keyword arguments (`loss="minimax"`).
     """
+
+    # The variant's own parameters (a frozen `settings.Params` dataclass); flags, checks
+    # and `config.json` come from its fields. The base has none.
+    Params = settings.Params
 
     # True for variants whose G and D take labels (the pipeline then yields (x, y)).
     conditional = False
@@ -46,19 +68,14 @@ class GANModel(keras.Model):
     data_kinds = ("image", "points")
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
-                 instance_noise=0.0, instance_noise_steps=1, loss="non_saturating",
-                 **kwargs):
-        super().__init__(**kwargs)
-        if latent_dim < 1:
-            raise ValueError(f"`latent_dim` must be >= 1. Received: latent_dim={latent_dim}")
-        if d_steps < 1:
-            raise ValueError(f"`d_steps` must be >= 1. Received: d_steps={d_steps}")
-        if instance_noise < 0:
-            raise ValueError(
-                f"`instance_noise` must be >= 0. Received: instance_noise={instance_noise}")
-        if instance_noise_steps < 1:
-            raise ValueError("`instance_noise_steps` must be >= 1. "
-                             f"Received: instance_noise_steps={instance_noise_steps}")
+                 instance_noise=0.0, instance_noise_steps=1, params=None, name=None,
+                 **param_values):
+        super().__init__(name=name)
+        # The shared settings were checked by `Config`; the variant's by its `Params`.
+        self.params = params if params is not None else self.Params(**param_values)
+        if params is not None and param_values:
+            raise ValueError("give the variant's parameters as `params` or as keyword "
+                             f"arguments, not both. Received: {sorted(param_values)}")
         self.generator = generator
         self.discriminator = discriminator
         self.latent_dim = int(latent_dim)
@@ -66,7 +83,6 @@ class GANModel(keras.Model):
         self.seed = int(seed)
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = int(instance_noise_steps)
-        self.loss_name = loss
         # Generator updates done so far. Checkpointed; drives the random streams, the
         # instance-noise schedule and any variant schedule.
         self._state = {}
@@ -81,7 +97,11 @@ class GANModel(keras.Model):
 
     @classmethod
     def create(cls, cfg, data):
-        """Builds the variant's networks for `data` (an ArrayData) from a Config."""
+        """Builds the variant's networks for `data` from a Config.
+
+        `data` is an ArrayData or RecsysData, or the `DataSpec` a run recorded (shape,
+        classes): building needs no examples, so a run can be exported without its data.
+        """
         return cls(*cls.standard_players(cfg, data), **cls.model_kwargs(cfg))
 
     @staticmethod
@@ -100,11 +120,10 @@ class GANModel(keras.Model):
 
     @staticmethod
     def model_kwargs(cfg):
-        """The constructor arguments every variant takes from a Config."""
+        """The constructor arguments every variant takes from a (data-fitted) Config."""
         return dict(latent_dim=cfg.latent_dim, d_steps=cfg.d_steps, seed=cfg.seed,
                     instance_noise=cfg.instance_noise,
-                    instance_noise_steps=cfg.instance_noise_steps or cfg.steps,
-                    loss=cfg.loss)
+                    instance_noise_steps=cfg.instance_noise_steps, params=cfg.params)
 
     def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
         """Attaches both optimizers and builds them now, outside any traced function.
@@ -227,6 +246,63 @@ class GANModel(keras.Model):
         if labels is None:
             return self.generator(z, training=False)
         return self.generator([z, labels], training=False)
+
+    # ----------------------------------------------------------------------------------
+    # What `training.train` asks of the model. Defaults fit images and 2-D points; a
+    # variant overrides the hooks whose answer differs (irgan: all of them).
+
+    def make_dataset(self, cfg, data, start_step):
+        """The input stream from step `start_step` on: `batches_per_step` real batches per
+        element (with labels for a conditional model), a pure function of (seed, batch)."""
+        from tfgan_suite import data as data_lib
+
+        return data_lib.make_dataset(data, batch_size=cfg.batch_size,
+                                     batches_per_step=self.batches_per_step, seed=cfg.seed,
+                                     start_batch=start_step, with_labels=self.conditional)
+
+    def make_evaluator(self, cfg, data):
+        """What `--eval_every` measures (None when off): the feature network and reference
+        statistics of the training images, or the 2-D mixture's modes. Called before
+        anything is written, so a missing feature network is a ConfigError."""
+        if not cfg.eval_every:
+            return None
+        from tfgan_suite.metrics import evaluation
+
+        try:
+            return evaluation.training_evaluator(data, cfg.eval_samples, seed=cfg.seed)
+        except ValueError as e:  # FeatureNetError, or 2-D data without known modes.
+            raise settings.ConfigError(f"--eval_every={cfg.eval_every}: {e}") from None
+
+    def training_callbacks(self, cfg, data, writer, evaluator):
+        """The callbacks that show the run: the fixed-z sample grid (a scatter plot for 2-D
+        data) and, with `evaluator`, the periodic metrics."""
+        from tfgan_suite import callbacks
+
+        out = [callbacks.SampleGrid.for_model(self, cfg, data, writer)]
+        if evaluator is not None:
+            from tfgan_suite.metrics.evaluation import EvalCallback
+
+            out.append(EvalCallback(writer, cfg.eval_every, evaluator,
+                                    num_classes=data.num_classes))
+        return out
+
+    def exported_encoder(self):
+        """An encoder x -> z to export as the `encode` signature, or None (bigan has one)."""
+        return None
+
+    def export(self, cfg, data, step):
+        """Writes the generator to <export_dir>/<variant>/<version>; returns the path."""
+        import os
+
+        from tfgan_suite import __version__, serving
+
+        meta = dict(variant=cfg.variant, dataset=cfg.dataset, latent_dim=cfg.latent_dim,
+                    kind=data.kind, data_shape=list(data.shape),
+                    num_classes=data.num_classes if self.conditional else None,
+                    step=int(step), tfgan_suite_version=__version__)
+        return serving.export_generator(self.generator,
+                                        os.path.join(cfg.export_dir, cfg.variant), meta=meta,
+                                        encoder=self.exported_encoder())
 
     def checkpoint_items(self):
         """Everything a checkpoint holds: both networks, both optimizers, the step and any

@@ -36,10 +36,11 @@ Where this follows or departs from the paper:
   the controller uses L(x) of the last one.
 """
 
+import dataclasses
+
 import tensorflow as tf
 
-from tfgan_suite import config as config_lib
-from tfgan_suite import energy
+from tfgan_suite import energy, settings
 from tfgan_suite.nets import autoencoder
 from tfgan_suite.variants.base import GANModel
 from tfgan_suite.variants.spec import Variant
@@ -51,6 +52,32 @@ PLATEAU_THRESHOLD = 0.01
 LR_DECAY = 0.5
 
 
+def hidden_setting():
+    """`--began_hidden`, declared once for the auto-encoder discriminators."""
+    return settings.setting(64, "size h of the auto-encoder's embedding (began; ebgan with "
+                            "--architecture=began or mlp)", check=settings.at_least(1))
+
+
+@dataclasses.dataclass(frozen=True)
+class BEGANParams(settings.Params):
+    began_gamma: float = settings.setting(
+        1.0, "diversity ratio gamma = E[L(G(z))] / E[L(x)] that the k_t controller holds, "
+        "in (0, 1] (lower: sharper, less varied samples; the paper's 0.5, chosen for faces, "
+        "collapses onto footwear on Fashion-MNIST)", check=settings.within(0.0, 1.0, low_open=True))
+    began_lambda_k: float = settings.setting(
+        0.001, "gain lambda_k of the k_t controller (k_t starts at 0 and stays in [0, 1])",
+        check=settings.at_least(0))
+    began_hidden: int = hidden_setting()
+    began_lr_schedule: str = settings.setting(
+        "plateau", "learning-rate decay of both players: plateau (halve when the mean "
+        "M_global of a window of --began_lr_steps steps is not 1% below the best earlier "
+        "window), fixed (halve every --began_lr_steps steps) or none",
+        check=settings.one_of(*LR_SCHEDULES))
+    began_lr_steps: int = settings.setting(
+        2000, "window (plateau) or period (fixed) of the learning-rate decay, in steps",
+        check=settings.at_least(1))
+
+
 def check_auto_encoder_settings(cfg):
     """Refuses the options of classifier discriminators, which an auto-encoder D lacks.
 
@@ -58,11 +85,11 @@ def check_auto_encoder_settings(cfg):
         ConfigError: --instance_noise or --d_spectral_norm was set.
     """
     if cfg.instance_noise:
-        raise config_lib.ConfigError(
+        raise settings.ConfigError(
             f"--instance_noise is for classifier discriminators; {cfg.variant} has an "
             "auto-encoder discriminator: leave it at 0")
     if cfg.d_spectral_norm:
-        raise config_lib.ConfigError(
+        raise settings.ConfigError(
             f"--d_spectral_norm is not implemented for the auto-encoder discriminator of "
             f"{cfg.variant}")
 
@@ -79,32 +106,20 @@ def auto_encoder_players(cfg, data):
 class BEGAN(GANModel):
     """Auto-encoder D with the k_t equilibrium controller.
 
-    Args (beyond GANModel's):
-        gamma: diversity ratio in (0, 1]; lower gives sharper, less varied samples.
-        lambda_k: gain of the k_t controller (>= 0).
-        lr_schedule: "plateau", "fixed" or "none" (see the module docstring).
-        lr_steps: window (plateau) or period (fixed) of the decay, in steps.
+    Parameters (`BEGANParams`):
+        began_gamma: diversity ratio in (0, 1]; lower gives sharper, less varied samples.
+        began_lambda_k: gain of the k_t controller (>= 0).
+        began_lr_schedule: "plateau", "fixed" or "none" (see the module docstring).
+        began_lr_steps: window (plateau) or period (fixed) of the decay, in steps.
 
     Reference: Berthelot, Schumm & Metz, "BEGAN: Boundary Equilibrium Generative
     Adversarial Networks", arXiv:1703.10717, 2017, section 3.
     """
 
-    def __init__(self, generator, discriminator, *, gamma=1.0, lambda_k=0.001,
-                 lr_schedule="plateau", lr_steps=2000, **kwargs):
+    Params = BEGANParams
+
+    def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        if not 0.0 < gamma <= 1.0:
-            raise ValueError(f"`gamma` must be in (0, 1]. Received: gamma={gamma}")
-        if lambda_k < 0:
-            raise ValueError(f"`lambda_k` must be >= 0. Received: lambda_k={lambda_k}")
-        if lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"`lr_schedule` must be one of {', '.join(LR_SCHEDULES)}. "
-                             f"Received: lr_schedule={lr_schedule!r}")
-        if lr_steps < 1:
-            raise ValueError(f"`lr_steps` must be >= 1. Received: lr_steps={lr_steps}")
-        self.gamma = float(gamma)
-        self.lambda_k = float(lambda_k)
-        self.lr_schedule = lr_schedule
-        self.lr_steps = int(lr_steps)
         self.k_t = self.add_state("k_t")
         # Plateau schedule: the running sum of M_global over the current window, and the
         # best (lowest) window mean so far.
@@ -114,12 +129,6 @@ class BEGAN(GANModel):
     @classmethod
     def create(cls, cfg, data):
         return cls(*auto_encoder_players(cfg, data), **cls.model_kwargs(cfg))
-
-    @staticmethod
-    def model_kwargs(cfg):
-        return dict(GANModel.model_kwargs(cfg), gamma=cfg.began_gamma,
-                    lambda_k=cfg.began_lambda_k, lr_schedule=cfg.began_lr_schedule,
-                    lr_steps=cfg.began_lr_steps)
 
     def reconstruction_loss(self, x):
         """L(x) over this replica's batch: the batch mean of the per-sample L1 error."""
@@ -149,8 +158,9 @@ class BEGAN(GANModel):
         # The controller on the global means, identical on every replica.
         l_real_all, l_fake_all = tf.distribute.get_replica_context().all_reduce(
             "mean", [l_real, g_loss])
-        k_next, m_global = energy.began_control(k, l_real_all, l_fake_all, self.gamma,
-                                                self.lambda_k)
+        k_next, m_global = energy.began_control(k, l_real_all, l_fake_all,
+                                                self.params.began_gamma,
+                                                self.params.began_lambda_k)
         self.k_t.assign(k_next)
         self.update_learning_rates(m_global)
 
@@ -169,14 +179,15 @@ class BEGAN(GANModel):
         Runs every step (no Python branch on tensors): at a window's last step the decay
         factor is 0.5 or 1; elsewhere it is 1 and the rates are reassigned unchanged.
         """
-        if self.lr_schedule == "none":
+        schedule, window = self.params.began_lr_schedule, self.params.began_lr_steps
+        if schedule == "none":
             return
-        window_end = tf.equal((self.step + 1) % self.lr_steps, 0)
-        if self.lr_schedule == "fixed":
+        window_end = tf.equal((self.step + 1) % window, 0)
+        if schedule == "fixed":
             decay = window_end
         else:
             window_sum = self.m_window_sum + m_global
-            mean = window_sum / float(self.lr_steps)
+            mean = window_sum / float(window)
             stalled = mean > self.m_best * (1.0 - PLATEAU_THRESHOLD)
             decay = tf.logical_and(window_end, stalled)
             self.m_best.assign(tf.where(window_end, tf.minimum(self.m_best, mean),

@@ -46,16 +46,25 @@ Reference:
     Dumoulin et al., "Adversarially Learned Inference", ICLR 2017.
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from tfgan_suite import losses
-from tfgan_suite.variants.base import GANModel
+from tfgan_suite import losses, settings
+from tfgan_suite.variants.base import GANModel, LossParams
 from tfgan_suite.variants.spec import Variant
 
 # sigma = exp(log sigma) with log sigma clipped here, so an early large head output cannot
 # overflow z (and the run) before D has shaped the encoder.
 LOG_SIGMA_RANGE = (-10.0, 5.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class BiGANParams(LossParams):
+    stochastic_encoder: bool = settings.setting(
+        False, "reparametrised encoder z = mu + sigma * eps (ALI, Dumoulin et al.); false: "
+        "deterministic z = E(x) (BiGAN)")
 
 
 class BiGAN(GANModel):
@@ -74,10 +83,11 @@ class BiGAN(GANModel):
     Reference: Donahue et al. 2017 (the BiGAN game); Dumoulin et al. 2017 (ALI).
     """
 
-    def __init__(self, generator, discriminator, encoder, *, stochastic_encoder=False,
-                 **kwargs):
+    Params = BiGANParams
+
+    def __init__(self, generator, discriminator, encoder, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        self.stochastic_encoder = bool(stochastic_encoder)
+        self.stochastic_encoder = stochastic_encoder = self.params.stochastic_encoder
         self.encoder_network = encoder
         outputs = len(getattr(encoder, "outputs", None) or [None])
         if outputs != (2 if self.stochastic_encoder else 1):
@@ -101,8 +111,7 @@ class BiGAN(GANModel):
         encoder = bigan.build_encoder(cfg.architecture, data_shape=data.shape,
                                       latent_dim=cfg.latent_dim, width=cfg.width,
                                       stochastic=cfg.stochastic_encoder)
-        return cls(generator, discriminator, encoder,
-                   stochastic_encoder=cfg.stochastic_encoder, **cls.model_kwargs(cfg))
+        return cls(generator, discriminator, encoder, **cls.model_kwargs(cfg))
 
     @property
     def g_variables(self):
@@ -123,6 +132,16 @@ class BiGAN(GANModel):
     def checkpoint_items(self):
         return dict(super().checkpoint_items(), encoder=self.encoder_network)
 
+    def exported_encoder(self):
+        return self.encoder
+
+    def training_callbacks(self, cfg, data, writer, evaluator):
+        """The shared ones, plus real/reconstruction pairs."""
+        from tfgan_suite import callbacks
+
+        return (super().training_callbacks(cfg, data, writer, evaluator)
+                + [callbacks.ReconstructionGrid(writer, cfg.sample_every, data)])
+
     def encode(self, x, training):
         """z for data x: E(x), or mean + sigma * eps with a stochastic encoder."""
         if not self.stochastic_encoder:
@@ -136,7 +155,7 @@ class BiGAN(GANModel):
         return self.generator(self.encoder(x, training=False), training=False)
 
     def train_step(self, data):
-        d_loss_fn, _ = losses.get(self.loss_name)
+        d_loss_fn, _ = losses.get(self.params.loss)
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // self.d_steps
 
@@ -161,7 +180,7 @@ class BiGAN(GANModel):
             g_real_logits = self.discriminator([self.noisy(real_batch), z_hat],
                                                training=True)
             g_fake_logits = self.discriminator([self.noisy(fake), z], training=True)
-            if self.loss_name == "minimax":
+            if self.params.loss == "minimax":
                 g_loss = -d_loss_fn(g_real_logits, g_fake_logits)
             else:
                 g_loss = d_loss_fn(g_fake_logits, g_real_logits)

@@ -19,12 +19,26 @@ Reference:
     Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018.
 """
 
+import dataclasses
+
 import tensorflow as tf
 
-from tfgan_suite import losses
+from tfgan_suite import losses, settings
 from tfgan_suite.data import DataError
-from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.base import GANModel, LossParams
 from tfgan_suite.variants.spec import Variant
+
+
+@dataclasses.dataclass(frozen=True)
+class ConditionalParams(LossParams):
+    conditioning: str = settings.setting(
+        "concat", "how D sees the label: concat (a learned label embedding as extra input "
+        "feature maps / input features) or projection (Miyato & Koyama 2018: inner product "
+        "of an embedding with D's features); G always concatenates the embedding to z",
+        check=settings.one_of("concat", "projection"))
+    label_embedding_dim: int = settings.setting(
+        16, "size of the learned label embedding concatenated to z (and to D's input with "
+        "--conditioning=concat)", check=settings.at_least(1))
 
 
 class ConditionalGAN(GANModel):
@@ -38,6 +52,7 @@ class ConditionalGAN(GANModel):
     """
 
     conditional = True
+    Params = ConditionalParams
 
     def __init__(self, generator, discriminator, *, num_classes, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -50,7 +65,7 @@ class ConditionalGAN(GANModel):
         """Conditional networks for labelled `data`; DataError (nothing written) if unlabelled."""
         from tfgan_suite.nets import conditional
 
-        if data.y is None:
+        if data.num_classes is None:
             raise DataError(
                 f"--variant={cfg.variant} needs a labelled dataset, and {data.name!r} has no "
                 "labels; use fashion_mnist, ring8, grid25 or a TFDS dataset with a `label` "
@@ -67,7 +82,7 @@ class ConditionalGAN(GANModel):
                    **cls.model_kwargs(cfg))
 
     def train_step(self, data):
-        d_loss_fn, g_loss_fn = losses.get(self.loss_name)
+        d_loss_fn, g_loss_fn = losses.get(self.params.loss)
         real, labels = self.unpack(data)
         if labels is None:
             raise ValueError("cgan trains on (x, y) batches; the dataset yields x only "

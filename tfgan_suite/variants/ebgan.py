@@ -30,48 +30,47 @@ G's update), `pull_away` = f_PT (unweighted), `hinge_active` = the fraction of f
 energy below m (those that give D a gradient), `pretraining` (1 during pretraining).
 """
 
+import dataclasses
+
 import tensorflow as tf
 
-from tfgan_suite import energy
+from tfgan_suite import energy, settings
 from tfgan_suite.variants.base import GANModel
-from tfgan_suite.variants.began import auto_encoder_players
+from tfgan_suite.variants.began import auto_encoder_players, hidden_setting
 from tfgan_suite.variants.spec import Variant
+
+
+@dataclasses.dataclass(frozen=True)
+class EBGANParams(settings.Params):
+    began_hidden: int = hidden_setting()
+    ebgan_margin: float = settings.setting(
+        0.2, "margin m of D's hinge max(0, m - D(G(z))), in the units of the energy "
+        "(squared error per pixel, images in [-1, 1])", check=settings.above(0))
+    pt_weight: float = settings.setting(
+        0.1, "weight lambda_PT of the pull-away term on the encoder's codes of the "
+        "generated batch (0 = off)", check=settings.at_least(0))
+    ebgan_pretrain_steps: int = settings.setting(
+        0, "the first N of --steps train only the auto-encoder, on real data (G frozen), so "
+        "that D reconstructs well when the game starts", check=settings.at_least(0))
 
 
 class EBGAN(GANModel):
     """Auto-encoder D with a margin hinge; G with the pull-away term.
 
-    Args (beyond GANModel's):
-        margin: m > 0, in the units of `energy.mse_energy`.
+    Parameters (`EBGANParams`):
+        ebgan_margin: m > 0, in the units of `energy.mse_energy`.
         pt_weight: lambda_PT >= 0 of the pull-away term (0 = plain EBGAN).
-        pretrain_steps: leading steps that train only the auto-encoder on real data.
+        ebgan_pretrain_steps: leading steps that train only the auto-encoder on real data.
 
     Reference: Zhao, Mathieu & LeCun, "Energy-based Generative Adversarial Network",
     ICLR 2017, sections 2.3-2.4.
     """
 
-    def __init__(self, generator, discriminator, *, margin=0.2, pt_weight=0.1,
-                 pretrain_steps=0, **kwargs):
-        super().__init__(generator, discriminator, **kwargs)
-        if not margin > 0:
-            raise ValueError(f"`margin` must be > 0. Received: margin={margin}")
-        if pt_weight < 0:
-            raise ValueError(f"`pt_weight` must be >= 0. Received: pt_weight={pt_weight}")
-        if pretrain_steps < 0:
-            raise ValueError("`pretrain_steps` must be >= 0. "
-                             f"Received: pretrain_steps={pretrain_steps}")
-        self.margin = float(margin)
-        self.pt_weight = float(pt_weight)
-        self.pretrain_steps = int(pretrain_steps)
+    Params = EBGANParams
 
     @classmethod
     def create(cls, cfg, data):
         return cls(*auto_encoder_players(cfg, data), **cls.model_kwargs(cfg))
-
-    @staticmethod
-    def model_kwargs(cfg):
-        return dict(GANModel.model_kwargs(cfg), margin=cfg.ebgan_margin,
-                    pt_weight=cfg.pt_weight, pretrain_steps=cfg.ebgan_pretrain_steps)
 
     def energies(self, x):
         """(per-sample energies [N], codes S) of one training-mode pass through D."""
@@ -90,13 +89,13 @@ class EBGAN(GANModel):
         """
         if self.train_function is not None and not force:
             return self.train_function
-        if not self.pretrain_steps:
+        if not self.params.ebgan_pretrain_steps:
             return super().make_train_function(force)
         adversarial = self._make_function(self.train_step)
         pretrain = self._make_function(self.pretrain_step)
 
         def train_function(iterator):
-            if int(self.step.numpy()) < self.pretrain_steps:
+            if int(self.step.numpy()) < self.params.ebgan_pretrain_steps:
                 return pretrain(iterator)
             return adversarial(iterator)
 
@@ -117,7 +116,7 @@ class EBGAN(GANModel):
         fake = self.generator(self.latent(batch_size), training=False)
         codes, reconstruction = self.discriminator.reconstruct(fake, training=False)
         fake_energy = energy.mse_energy(fake, reconstruction)
-        g_loss, pull_away = energy.ebgan_g_loss(fake_energy, codes, self.pt_weight)
+        g_loss, pull_away = energy.ebgan_g_loss(fake_energy, codes, self.params.pt_weight)
         return self.end_step(self._logs(d_loss, g_loss, real_energy, fake_energy,
                                         pull_away, pretraining=1.0))
 
@@ -131,7 +130,7 @@ class EBGAN(GANModel):
             with tf.GradientTape() as tape:
                 real_energy, _ = self.energies(real_batch)
                 fake_energy, _ = self.energies(fake)
-                d_loss = energy.ebgan_d_loss(real_energy, fake_energy, self.margin)
+                d_loss = energy.ebgan_d_loss(real_energy, fake_energy, self.params.ebgan_margin)
             self.minimize(self.d_optimizer, tape, d_loss,
                           self.discriminator.trainable_variables)
 
@@ -139,7 +138,7 @@ class EBGAN(GANModel):
         with tf.GradientTape() as tape:
             fake = self.generator(self.latent(batch_size), training=True)
             g_fake_energy, codes = self.energies(fake)
-            g_loss, pull_away = energy.ebgan_g_loss(g_fake_energy, codes, self.pt_weight)
+            g_loss, pull_away = energy.ebgan_g_loss(g_fake_energy, codes, self.params.pt_weight)
         self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
         return self.end_step(self._logs(d_loss, g_loss, real_energy, fake_energy,
@@ -152,7 +151,7 @@ class EBGAN(GANModel):
             "energy_real": tf.reduce_mean(real_energy),
             "energy_fake": tf.reduce_mean(fake_energy),
             "pull_away": pull_away,
-            "hinge_active": tf.reduce_mean(tf.cast(fake_energy < self.margin, tf.float32)),
+            "hinge_active": tf.reduce_mean(tf.cast(fake_energy < self.params.ebgan_margin, tf.float32)),
             "pretraining": pretraining,
         }
 

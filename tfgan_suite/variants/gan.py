@@ -9,7 +9,7 @@ training is what `nsgan` fixes. The same `train_step` serves every loss pair of
 import tensorflow as tf
 
 from tfgan_suite import losses
-from tfgan_suite.variants.base import GANModel
+from tfgan_suite.variants.base import GANModel, LossParams
 from tfgan_suite.variants.spec import Variant
 
 
@@ -19,8 +19,10 @@ class GAN(GANModel):
     Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014, Algorithm 1.
     """
 
+    Params = LossParams
+
     def train_step(self, data):
-        d_loss_fn, g_loss_fn = losses.get(self.loss_name)
+        d_loss_fn, g_loss_fn = losses.get(self.params.loss)
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // self.d_steps
 

@@ -27,12 +27,16 @@ Reference: Wang et al., "IRGAN: A Minimax Game for Unifying Generative and Discr
 Information Retrieval Models", SIGIR 2017, section 2 and its item-recommendation code.
 """
 
+import dataclasses
+from typing import Optional
+
 import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from tfgan_suite import policy_gradient as pg
+from tfgan_suite import settings
 from tfgan_suite.nets.matrix_factorization import MatrixFactorization
 from tfgan_suite.variants.base import GANModel
 from tfgan_suite.variants.spec import Variant
@@ -43,19 +47,45 @@ G_SAMPLES_PER_POSITIVE = 2
 SCORE_BATCH = 1024
 
 
+@dataclasses.dataclass(frozen=True)
+class IRGANParams(settings.Params):
+    irgan_embedding_dim: int = settings.setting(
+        5, "size of the user and item embeddings of both players", check=settings.at_least(1))
+    irgan_g_l2: float = settings.setting(
+        0.0, "generator L2 weight on the embeddings and biases of each update's (user, item) "
+        "pairs", check=settings.at_least(0))
+    irgan_d_l2: float = settings.setting(
+        0.1, "discriminator L2 weight on the embeddings and biases of each update's (user, "
+        "item) pairs", check=settings.at_least(0))
+    irgan_temperature: float = settings.setting(
+        0.2, "temperature of the generator's softmax when it samples the discriminator's "
+        "negatives", check=settings.above(0))
+    irgan_g_temperature: float = settings.setting(
+        1.0, "temperature of the generator's policy p(i|u) in its policy-gradient step",
+        check=settings.above(0))
+    irgan_sample_lambda: float = settings.setting(
+        0.2, "weight of the user's positives in the generator's sampling mixture "
+        "(importance-weighted); 0 = on-policy REINFORCE",
+        check=settings.within(0.0, 1.0, high_open=True))
+    irgan_exclude_positives: bool = settings.setting(
+        False, "never sample a user's training positives as the discriminator's negatives")
+    irgan_pretrain_steps: int = settings.setting(
+        0, "first steps train both players as plain matrix factorisation (BPR) before the "
+        "adversarial game", check=settings.at_least(0))
+    irgan_pretrain_lr: Optional[float] = settings.setting(
+        None, "learning rate of both players during the pretraining steps; default: --g_lr "
+        "and --d_lr", check=settings.optional(settings.above(0)))
+
+
 class IRGAN(GANModel):
     """IRGAN for item recommendation (pointwise discriminator).
 
     Args:
         generator, discriminator: `MatrixFactorization` scorers of the same sizes.
-        temperature: softmax temperature of the generator when it samples D's negatives.
-        g_temperature: temperature of the generator's policy in its own step.
-        sample_lambda: weight of the user's positives in G's sampling mixture, [0, 1).
-        exclude_positives: never sample training positives as D's negatives.
-        g_l2, d_l2: L2 weights of the players (`MatrixFactorization.l2_penalty`).
-        pretrain_steps: the first steps train both players by BPR instead.
-        pretrain_lr: learning rate of both optimizers during those steps (None: their own).
-        **kwargs: `GANModel`'s (seed, d_steps, ...).
+        **kwargs: `GANModel`'s (seed, d_steps, ...); the parameters are `IRGANParams`:
+            the sampling temperature of D's negatives and of G's policy, the weight of the
+            positives in G's sampling mixture, excluding positives from D's negatives, the
+            players' L2 weights, and the BPR pretraining steps and their learning rate.
 
     Example:
         >>> model = IRGAN.create(cfg, data)       # data: tfgan_suite.data.RecsysData
@@ -65,56 +95,34 @@ class IRGAN(GANModel):
     """
 
     data_kinds = ("recsys",)
+    Params = IRGANParams
 
-    def __init__(self, generator, discriminator, *, temperature=0.2, g_temperature=1.0,
-                 sample_lambda=0.2, exclude_positives=False, g_l2=0.0, d_l2=0.1,
-                 pretrain_steps=0, pretrain_lr=None, **kwargs):
+    def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        for name, value in (("temperature", temperature), ("g_temperature", g_temperature)):
-            if not value > 0:
-                raise ValueError(f"`{name}` must be > 0. Received: {name}={value}")
-        if not 0.0 <= sample_lambda < 1.0:
-            raise ValueError(
-                f"`sample_lambda` must be in [0, 1). Received: sample_lambda={sample_lambda}")
-        if pretrain_lr is not None and not pretrain_lr > 0:
-            raise ValueError(f"`pretrain_lr` must be > 0. Received: pretrain_lr={pretrain_lr}")
-        if g_l2 < 0 or d_l2 < 0 or pretrain_steps < 0:
-            raise ValueError("`g_l2`, `d_l2` and `pretrain_steps` must be >= 0. Received: "
-                             f"{g_l2}, {d_l2}, {pretrain_steps}")
+        p = self.params
         if (generator.num_users, generator.num_items) != (discriminator.num_users,
                                                           discriminator.num_items):
             raise ValueError("the generator and discriminator score different user/item sets")
         self.num_users, self.num_items = generator.num_users, generator.num_items
-        self.temperature = float(temperature)
-        self.g_temperature = float(g_temperature)
-        self.sample_lambda = float(sample_lambda)
-        self.exclude_positives = bool(exclude_positives)
-        self.g_l2, self.d_l2 = float(g_l2), float(d_l2)
-        self.pretrain_steps = int(pretrain_steps)
-        self.pretrain_lr = None if pretrain_lr is None else float(pretrain_lr)
+        self.temperature, self.g_temperature = p.irgan_temperature, p.irgan_g_temperature
+        self.sample_lambda = p.irgan_sample_lambda
+        self.exclude_positives = p.irgan_exclude_positives
+        self.g_l2, self.d_l2 = p.irgan_g_l2, p.irgan_d_l2
+        self.pretrain_steps, self.pretrain_lr = p.irgan_pretrain_steps, p.irgan_pretrain_lr
 
     @classmethod
     def create(cls, cfg, data):
-        from tfgan_suite import config as config_lib
-        from tfgan_suite.data.recsys import RecsysData
-
-        if not isinstance(data, RecsysData):
-            raise config_lib.ConfigError(
+        if data.kind != "recsys":
+            raise settings.ConfigError(
                 f"--variant=irgan needs recommendation data (--dataset=synthetic_recsys or "
                 f"movielens_100k); {data.name!r} is {data.kind} data")
         if cfg.instance_noise:
-            raise config_lib.ConfigError("--instance_noise does not apply to irgan (its "
+            raise settings.ConfigError("--instance_noise does not apply to irgan (its "
                                          "discriminator reads user and item ids)")
         players = [MatrixFactorization(data.num_users, data.num_items,
                                        dim=cfg.irgan_embedding_dim, name=name)
                    for name in ("generator", "discriminator")]
-        return cls(*players, temperature=cfg.irgan_temperature,
-                   g_temperature=cfg.irgan_g_temperature,
-                   sample_lambda=cfg.irgan_sample_lambda,
-                   exclude_positives=cfg.irgan_exclude_positives, g_l2=cfg.irgan_g_l2,
-                   d_l2=cfg.irgan_d_l2, pretrain_steps=cfg.irgan_pretrain_steps,
-                   pretrain_lr=cfg.irgan_pretrain_lr,
-                   **cls.model_kwargs(cfg))
+        return cls(*players, **cls.model_kwargs(cfg))
 
     def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
         """As GANModel's, always without XLA; with `pretrain_lr`, each optimizer runs at
@@ -249,7 +257,11 @@ class IRGAN(GANModel):
         return make_user_dataset(data, batch_size=cfg.batch_size * self.d_steps,
                                  seed=cfg.seed, start_batch=start_step)
 
-    def training_callbacks(self, cfg, data, writer):
+    def make_evaluator(self, cfg, data):
+        """None: the ranking metrics need no set-up (`training_callbacks` ranks items)."""
+        return None
+
+    def training_callbacks(self, cfg, data, writer, evaluator):
         """P@k/NDCG@k on the test split every `--eval_every` steps (and at the end)."""
         return [RankingEval(writer, cfg.eval_every, data)] if cfg.eval_every else []
 

@@ -30,12 +30,28 @@ Reference: Mroueh, Sercu & Goel, "McGan: Mean and Covariance Feature Matching GA
 ICML 2017, Algorithms 1-2 and section 6. https://arxiv.org/abs/1702.08398
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from tfgan_suite import ipm
+from tfgan_suite import ipm, settings
 from tfgan_suite.variants.base import GANModel
 from tfgan_suite.variants.spec import Variant
+from tfgan_suite.variants.wgan import clip_setting
+
+
+@dataclasses.dataclass(frozen=True)
+class McGANParams(settings.Params):
+    clip_value: float = clip_setting()
+    mcgan_mode: str = settings.setting("mean", "IPM: mean (feature means), cov (uncentred "
+                                       "second moments, rank k) or mean_cov (their sum)",
+                                       check=settings.one_of(*ipm.MODES))
+    mcgan_q: int = settings.setting(2, "mean matching: the IPM is ||mu(P) - mu(Q)||_q; 2 "
+                                    "keeps v on the unit L2 ball, 1 clips v to [-1, 1]",
+                                    check=settings.one_of(*ipm.Q_NORMS))
+    mcgan_k: int = settings.setting(16, "covariance matching: number k of directions "
+                                    "(columns of U and V)", check=settings.at_least(1))
 
 
 def _unit_normal(seed):
@@ -132,20 +148,19 @@ class McGAN(GANModel):
     Args:
         generator, discriminator: as for GANModel; `discriminator` is a
             FeatureMatchingCritic.
-        clip_value: c, Phi's weights are clipped to [-c, c].
-        **kwargs: GANModel's.
+        **kwargs: GANModel's; the parameters are `McGANParams` (clip_value: c, Phi's
+            weights are clipped to [-c, c]; the critic's mode, q and k).
 
     Reference: Mroueh et al., ICML 2017, Algorithms 1 (mean) and 2 (covariance).
     """
 
-    def __init__(self, generator, discriminator, *, clip_value=0.01, **kwargs):
+    Params = McGANParams
+
+    def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
         if not isinstance(discriminator, FeatureMatchingCritic):
             raise ValueError("`discriminator` must be a FeatureMatchingCritic. Received: "
                              f"{type(discriminator).__name__}")
-        if not clip_value > 0:
-            raise ValueError(f"`clip_value` must be > 0. Received: clip_value={clip_value}")
-        self.clip_value = float(clip_value)
 
     @classmethod
     def create(cls, cfg, data):
@@ -154,7 +169,7 @@ class McGAN(GANModel):
         features = keras.Model(body.inputs, body.layers[-1].input, name="features")
         critic = FeatureMatchingCritic(features, mode=cfg.mcgan_mode, q=cfg.mcgan_q,
                                        k=cfg.mcgan_k, name="critic")
-        return cls(generator, critic, clip_value=cfg.clip_value, **cls.model_kwargs(cfg))
+        return cls(generator, critic, **cls.model_kwargs(cfg))
 
     def train_step(self, data):
         critic = self.discriminator
@@ -171,7 +186,7 @@ class McGAN(GANModel):
                 d_real = tf.reduce_mean(critic.scores(real_phi))   # E_P f before the update
                 d_fake = tf.reduce_mean(critic.scores(fake_phi))
             self.minimize(self.d_optimizer, tape, d_loss, critic.trainable_variables)
-            critic.constrain(self.clip_value)
+            critic.constrain(self.params.clip_value)
 
         with tf.GradientTape() as tape:
             fake = self.generator(self.latent(batch_size), training=True)

@@ -10,8 +10,9 @@ class Variant:
     Attributes:
         name: the registry key, i.e. the value of `--variant`.
         model: the `GANModel` subclass whose `train_step` implements it.
-        defaults: the settings (fields of `tfgan_suite.config.Config`) where the paper
-            differs from the suite's defaults.
+        defaults: the settings where the paper differs from the suite's defaults: shared
+            ones (fields of `tfgan_suite.config.Config`) and the variant's own parameters
+            (fields of `model.Params`).
         summary: one line for `--help` and the README.
         reference: the paper.
         points_defaults: settings that replace `defaults` on the 2-D mixtures (ring8,
@@ -25,3 +26,8 @@ class Variant:
     summary: str
     reference: str
     points_defaults: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def params(self):
+        """The dataclass of the variant's own parameters (`model.Params`)."""
+        return self.model.Params

@@ -30,14 +30,29 @@ import functools
 
 import tensorflow as tf
 
-from tfgan_suite import losses
-from tfgan_suite.variants.base import GANModel
+from tfgan_suite import losses, settings
+from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
 from tfgan_suite.variants.spec import Variant
 
 # The authors' schedule (github.com/martinarjovsky/WassersteinGAN, main.py).
 BURST_CRITIC_STEPS = 100
 BURST_FIRST_STEPS = 25
 BURST_EVERY = 500
+
+
+def clip_setting():
+    """`--clip_value`, declared once for the variants that clip their critic."""
+    return settings.setting(0.01, "weight clipping c: critic weights are clipped to [-c, c] "
+                            "after every critic update", check=settings.above(0))
+
+
+@dataclasses.dataclass(frozen=True)
+class WGANParams(LossParams):
+    loss: str = loss_setting("wasserstein")
+    clip_value: float = clip_setting()
+    wgan_critic_schedule: bool = settings.setting(
+        True, "100 critic updates for each of the first 25 generator steps and every "
+        "500th, else --d_steps (Arjovsky et al.'s code); false: always --d_steps")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,10 +97,12 @@ class CriticSchedule:
 class WGAN(GANModel):
     """Critic updates with weight clipping, then one generator update.
 
-    Args (beyond GANModel's):
+    Parameters (`WGANParams`, beyond the loss pair):
         clip_value: c; critic weights are clipped to [-c, c] after every critic update.
-        critic_schedule: use `CriticSchedule(d_steps)` (True) or always `d_steps` critic
-            updates (False).
+        wgan_critic_schedule: use `CriticSchedule(d_steps)` (True) or always `d_steps`
+            critic updates (False).
+
+    Args (beyond GANModel's):
         batch_size: global batch size of one critic update. The number of critic updates
             of a step is the number of such batches in its element (so it follows whatever
             the pipeline was given); None: every element holds `d_steps` batches.
@@ -93,26 +110,21 @@ class WGAN(GANModel):
     Reference: Arjovsky, Chintala & Bottou, "Wasserstein GAN", ICML 2017, Algorithm 1.
     """
 
-    def __init__(self, generator, discriminator, *, clip_value=0.01, critic_schedule=True,
-                 batch_size=None, **kwargs):
-        kwargs.setdefault("loss", "wasserstein")
+    Params = WGANParams
+
+    def __init__(self, generator, discriminator, *, batch_size=None, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        if not clip_value > 0:
-            raise ValueError(f"`clip_value` must be > 0. Received: clip_value={clip_value}")
-        if batch_size is not None and batch_size < 1:
-            raise ValueError(f"`batch_size` must be >= 1. Received: batch_size={batch_size}")
-        self.clip_value = float(clip_value)
-        self.critic_schedule = bool(critic_schedule)
         self.batch_size = batch_size
 
     @staticmethod
     def model_kwargs(cfg):
-        return dict(GANModel.model_kwargs(cfg), clip_value=cfg.clip_value,
-                    critic_schedule=cfg.wgan_critic_schedule, batch_size=cfg.batch_size)
+        return dict(GANModel.model_kwargs(cfg), batch_size=cfg.batch_size)
 
     @property
     def batches_per_step(self):
-        return CriticSchedule(self.d_steps) if self.critic_schedule else self.d_steps
+        if self.params.wgan_critic_schedule:
+            return CriticSchedule(self.d_steps)
+        return self.d_steps
 
     # ----------------------------------------------------------------------------------
     # The train function: the critic count comes from the element's size.
@@ -174,11 +186,11 @@ class WGAN(GANModel):
     def clip_critic(self):
         """w <- clip(w, -c, c) for every trainable critic weight (Algorithm 1, line 8)."""
         for v in self.discriminator.trainable_variables:
-            v.assign(tf.clip_by_value(v, -self.clip_value, self.clip_value))
+            v.assign(tf.clip_by_value(v, -self.params.clip_value, self.params.clip_value))
 
     def _critic_update(self, real_batch, z):
         """One critic update (Algorithm 1, lines 3-8); returns (loss, real, fake scores)."""
-        d_loss_fn, _ = losses.get(self.loss_name)
+        d_loss_fn, _ = losses.get(self.params.loss)
         fake = self.generator(z, training=True)
         with tf.GradientTape() as tape:
             real_scores = self.discriminator(real_batch, training=True)
@@ -205,7 +217,7 @@ class WGAN(GANModel):
     def _last_critic_steps_and_generator(self, inputs):
         """The last d_steps critic updates of the step, then the generator update."""
         data, n_critic = inputs
-        _, g_loss_fn = losses.get(self.loss_name)
+        _, g_loss_fn = losses.get(self.params.loss)
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // n_critic
         reals = _critic_batches(real, n_critic, n_critic - self.d_steps, self.d_steps)

@@ -19,19 +19,32 @@ Logged: `wasserstein` = E[D(x)] - E[D(G(z))] (Wasserstein losses), `gradient_pen
 (lambda included), `grad_norm` = mean ||grad D(x_hat)||, and the loss terms.
 """
 
+import dataclasses
+
 import tensorflow as tf
 
-from tfgan_suite import losses, penalties
-from tfgan_suite.variants.base import GANModel
+from tfgan_suite import losses, penalties, settings
+from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
 from tfgan_suite.variants.spec import Variant
 
 PENALTIES = ("wgan_gp", "dragan")
 
 
+@dataclasses.dataclass(frozen=True)
+class GradientPenaltyParams(LossParams):
+    loss: str = loss_setting("wasserstein")
+    gp_weight: float = settings.setting(10.0, "weight lambda of the gradient penalty",
+                                        check=settings.at_least(0))
+    penalty: str = settings.setting("wgan_gp", "where the gradient penalty is evaluated: "
+                                    "wgan_gp (random interpolates of real and fake) or "
+                                    "dragan (around perturbed real data)",
+                                    check=settings.one_of(*PENALTIES))
+
+
 class GradientPenaltyGAN(GANModel):
     """`d_steps` penalised critic updates, then one generator update.
 
-    Args (beyond GANModel's):
+    Parameters (`GradientPenaltyParams`, beyond the loss pair):
         gp_weight: lambda of the penalty (applied once, in `penalties.gradient_penalty`).
         penalty: where the penalty is evaluated: "wgan_gp" (random interpolates of real and
             fake) or "dragan" (random points between x and a perturbed x).
@@ -40,32 +53,18 @@ class GradientPenaltyGAN(GANModel):
     Algorithm 1; Kodali et al., "On Convergence and Stability of GANs", 2017, Algorithm 1.
     """
 
-    def __init__(self, generator, discriminator, *, gp_weight=10.0, penalty="wgan_gp",
-                 **kwargs):
-        kwargs.setdefault("loss", "wasserstein")
-        super().__init__(generator, discriminator, **kwargs)
-        if gp_weight < 0:
-            raise ValueError(f"`gp_weight` must be >= 0. Received: gp_weight={gp_weight}")
-        if penalty not in PENALTIES:
-            raise ValueError(f"`penalty` must be one of {', '.join(PENALTIES)}. "
-                             f"Received: penalty={penalty!r}")
-        self.gp_weight = float(gp_weight)
-        self.penalty = penalty
-
-    @staticmethod
-    def model_kwargs(cfg):
-        return dict(GANModel.model_kwargs(cfg), gp_weight=cfg.gp_weight, penalty=cfg.penalty)
+    Params = GradientPenaltyParams
 
     def penalty_points(self, real, fake):
         """x_hat for this critic update, from this replica's random stream."""
         alpha = self.uniform(penalties.alpha_shape(real))  # U[0, 1], one per sample
-        if self.penalty == "dragan":
+        if self.params.penalty == "dragan":
             noise = self.uniform(tf.shape(real))            # U[0, 1), one per element
             return penalties.dragan_interpolates(real, noise, alpha)
         return penalties.random_interpolates(real, fake, alpha)
 
     def train_step(self, data):
-        d_loss_fn, g_loss_fn = losses.get(self.loss_name)
+        d_loss_fn, g_loss_fn = losses.get(self.params.loss)
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // self.d_steps
 
@@ -78,7 +77,7 @@ class GradientPenaltyGAN(GANModel):
                 adversarial = d_loss_fn(real_logits, fake_logits)
                 # Nested tape inside: this tape differentiates through the gradient norm.
                 gp, grad_norm = penalties.gradient_penalty(
-                    self.discriminator, x_hat, weight=self.gp_weight)
+                    self.discriminator, x_hat, weight=self.params.gp_weight)
                 d_loss = adversarial + gp
             self.minimize(self.d_optimizer, tape, d_loss,
                           self.discriminator.trainable_variables)
@@ -90,7 +89,7 @@ class GradientPenaltyGAN(GANModel):
 
         logs = {"d_loss": d_loss, "g_loss": g_loss, "gradient_penalty": gp,
                 "grad_norm": grad_norm}
-        if self.loss_name == "wasserstein":
+        if self.params.loss == "wasserstein":
             logs["wasserstein"] = tf.reduce_mean(real_logits) - tf.reduce_mean(fake_logits)
         else:  # a classifier D: its mean probabilities, as `gan` logs them
             logs["d_real"] = tf.reduce_mean(tf.sigmoid(real_logits))
