@@ -314,11 +314,86 @@ def test_modes_min_count_threshold_on_grid():
     q = per_mode / 300.0
     nz = q > 0
     expected_kl = np.sum(q[nz] * np.log(q[nz] * 25))
-    vee = metrics.mode_metrics(samples, grid, std)  # VEEGAN: one high-quality sample suffices
-    pac = metrics.mode_metrics(samples, grid, std, min_count=20)  # PacGAN grid: modes 20..24
+    vee = metrics.mode_metrics(samples, grid, std)  # the papers: one high-quality sample suffices
+    pac = metrics.mode_metrics(samples, grid, std, min_count=20)  # a stricter own rule: 20..24
     expected = {"high_quality_fraction": 1.0, "reverse_kl": expected_kl}
     _assert_dicts_close(vee, {"modes_covered": 24, **expected}, rtol=1e-12)
     _assert_dicts_close(pac, {"modes_covered": 5, **expected}, rtol=1e-12)
+
+
+GRID_AXIS = np.arange(-4, 5, 2.0)
+GRID_MEANS = np.stack(np.meshgrid(GRID_AXIS, GRID_AXIS), axis=-1).reshape(25, 2)
+GRID_STD = 0.05
+
+
+def test_capture_rule_is_one_sample_on_both_mixtures():
+    from tfgan_suite.data import MIXTURES
+    from tfgan_suite.metrics import evaluation, modes
+
+    assert modes.CAPTURE_MIN_COUNT == {"ring8": 1, "grid25": 1}
+    assert set(modes.CAPTURE_MIN_COUNT) == set(MIXTURES)
+    assert evaluation.MODE_MIN_COUNT == modes.CAPTURE_MIN_COUNT
+    assert modes.NUM_SAMPLES == evaluation.DEFAULT_POINT_SAMPLES == 2500
+    assert modes.HIGH_QUALITY_STDS == 3.0
+
+
+def test_modes_a_single_high_quality_sample_captures_a_grid_mode():
+    # 2,499 samples on mode 0 and one on mode 24, 2.9 std off: both captured (the papers'
+    # rule); with an own threshold of 2 samples only mode 0 is.
+    samples = np.concatenate([np.repeat(GRID_MEANS[:1], 2499, axis=0),
+                              GRID_MEANS[24:] + [2.9 * GRID_STD, 0.0]])
+    got = metrics.mode_metrics(samples, GRID_MEANS, GRID_STD)
+    q = np.array([2499, 1]) / 2500
+    expected_kl = float(np.sum(q * np.log(q * 25)))
+    _assert_dicts_close(got, {"modes_covered": 2, "high_quality_fraction": 1.0,
+                              "reverse_kl": expected_kl}, rtol=1e-12)
+    assert metrics.mode_metrics(samples, GRID_MEANS, GRID_STD, min_count=2)["modes_covered"] == 1
+
+
+def test_modes_exact_threshold_count_is_covered():
+    # Modes 0..4 hold 5, 4, 3, 2, 1 samples: with min_count=3 exactly modes 0, 1, 2 count.
+    per_mode = np.array([5, 4, 3, 2, 1])
+    samples = GRID_MEANS[np.repeat(np.arange(5), per_mode)]
+    assert metrics.mode_metrics(samples, GRID_MEANS, GRID_STD, min_count=3)["modes_covered"] == 3
+    assert metrics.mode_metrics(samples, GRID_MEANS, GRID_STD, min_count=5)["modes_covered"] == 1
+    assert metrics.mode_metrics(samples, GRID_MEANS, GRID_STD, min_count=6)["modes_covered"] == 0
+
+
+def test_modes_exactly_three_std_is_not_high_quality():
+    # std 0.25 and offsets 0.75 = 3 std are exact in binary: the strict rule excludes them.
+    means = np.array([[0.0, 0.0], [10.0, 0.0]])
+    samples = np.array([[0.75, 0.0], [0.0, -0.75], [9.25, 0.0],   # exactly 3 std
+                        [0.7499, 0.0], [10.0, 0.7499]])           # just inside
+    counts, high_quality = metrics.mode_histogram(samples, means, 0.25)
+    np.testing.assert_array_equal(high_quality, [False, False, False, True, True])
+    np.testing.assert_array_equal(counts, [1, 1])
+
+
+def test_modes_beyond_three_std_still_count_in_the_fraction_denominator():
+    # 100 samples on mode 3 of the grid, 100 at 3.5 std from it, 50 halfway between modes:
+    # HQ = 100 / 250, one mode covered, all the HQ mass on one mode -> KL = log 25.
+    offsets = np.array([3.5 * GRID_STD, 0.0])
+    samples = np.concatenate([np.repeat(GRID_MEANS[3:4], 100, axis=0),
+                              np.repeat(GRID_MEANS[3:4] + offsets, 100, axis=0),
+                              np.repeat([[1.0, 1.0]], 50, axis=0)])
+    got = metrics.mode_metrics(samples, GRID_MEANS, GRID_STD)
+    _assert_dicts_close(got, {"modes_covered": 1, "high_quality_fraction": 0.4,
+                              "reverse_kl": np.log(25)}, rtol=1e-12)
+    counts, _ = metrics.mode_histogram(samples, GRID_MEANS, GRID_STD)
+    assert counts[3] == 100 and counts.sum() == 100
+
+
+def test_modes_sample_is_registered_to_its_nearest_mean_only():
+    # Two means 0.1 apart with std 0.05: a point at 0.04 from mean 0 is 0.06 from mean 1,
+    # within 3 std of both; it belongs to mean 0 only.
+    counts, high_quality = metrics.mode_histogram([[0.04, 0.0]], [[0.0, 0.0], [0.1, 0.0]], 0.05)
+    np.testing.assert_array_equal(counts, [1, 0])
+    assert high_quality.tolist() == [True]
+
+
+def test_modes_rejects_a_fractional_min_count():
+    with pytest.raises(ValueError, match="min_count=1.5"):
+        metrics.mode_metrics(GRID_MEANS, GRID_MEANS, GRID_STD, min_count=1.5)
 
 
 # ------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ def _norm_layers(model):
 
 
 def test_registry_and_defaults():
-    assert nets.ARCHITECTURES == ("dcgan", "mlp")
+    assert nets.ARCHITECTURES == ("dcgan", "mlp", "pacgan")
     assert nets.default_architecture("image") == "dcgan"
     assert nets.default_architecture("points") == "mlp"
     assert issubclass(nets.ArchitectureError, ValueError)

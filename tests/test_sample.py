@@ -94,6 +94,75 @@ def test_rasterize_points_default_bounds_show_every_point():
     assert (canvas == (20, 60, 160)).all(axis=-1).sum() >= 150  # a few may share a pixel
 
 
+RING_MODES = np.array([[np.cos(a), np.sin(a)] for a in 2 * np.pi * np.arange(8) / 8])
+GRID_MODES = np.array([[x, y] for x in range(-4, 5, 2) for y in range(-4, 5, 2)], float)
+RED, BLUE, TICK = images.MODE_COLOR, images.POINT_COLOR, images.TICK_COLOR
+
+
+def _is(canvas, color):
+    return (canvas == color).all(axis=-1)
+
+
+def test_mixture_frame_of_the_ring_and_the_grid():
+    np.testing.assert_allclose(images.mixture_frame(RING_MODES), (-1.5, 1.5, -1.5, 1.5), atol=1e-12)
+    np.testing.assert_allclose(images.mixture_frame(GRID_MODES), (-6, 6, -6, 6), atol=1e-12)
+    assert images.mixture_frame([[2.0, 3.0]]) == (1.0, 3.0, 2.0, 4.0)  # one mode: half-width 1
+    with pytest.raises(ValueError, match="K >= 1"):
+        images.mixture_frame(np.zeros((0, 2)))
+
+
+def test_point_lights_the_expected_pixel_in_the_ring_frame():
+    # size 301 over [-1.5, 1.5]: 100 pixels per unit; (0.5, -1.0) -> column 200, row 250.
+    canvas = images.rasterize_points([[0.5, -1.0]], size=301, radius=0, modes=RING_MODES)
+    assert _is(canvas, BLUE).sum() == 1 and _is(canvas, BLUE)[250, 200]
+    canvas = images.rasterize_points([[0.5, -1.0]], size=301, radius=1, modes=RING_MODES)
+    assert _is(canvas, BLUE)[249:252, 199:202].all() and _is(canvas, BLUE).sum() == 9
+
+
+def test_mode_crosses_sit_on_the_mode_centres():
+    canvas = images.rasterize_points(np.zeros((0, 2)), size=301, modes=RING_MODES)
+    arm = 301 // 48  # 6 pixels
+    red = _is(canvas, RED)
+    assert red.sum() == 8 * (4 * arm + 1)  # eight crosses, none clipped
+    for x, y in RING_MODES:
+        row, col = int(round((1.5 - y) * 100)), int(round((x + 1.5) * 100))
+        assert red[row, col - arm:col + arm + 1].all() and red[row - arm:row + arm + 1, col].all()
+        assert not red[row, col + arm + 1] and not red[row + arm + 1, col]
+    # Mode (1, 0): centre pixel (150, 250).
+    assert red[150, 250] and red[150, 250 + arm] and red[150 - arm, 250]
+
+
+def test_points_are_drawn_over_the_crosses():
+    canvas = images.rasterize_points([[1.0, 0.0]], size=301, radius=1, modes=RING_MODES)
+    assert _is(canvas, BLUE)[150, 250] and _is(canvas, RED)[150, 250 + 6]
+
+
+def test_axes_do_not_move_with_the_data():
+    collapsed = np.tile([[1.0, 0.0]], (100, 1))
+    spread = np.concatenate([RING_MODES * 0.5, [[10.0, 10.0], [-0.2, 1.4]]])  # (10, 10) is out of view
+    a = images.rasterize_points(collapsed, size=301, modes=RING_MODES)
+    b = images.rasterize_points(spread, size=301, modes=RING_MODES)
+    background = ~_is(a, BLUE) & ~_is(b, BLUE)
+    np.testing.assert_array_equal(a[background], b[background])
+    assert _is(a, RED).sum() > 0 and (_is(a, RED) | _is(a, BLUE)).sum() >= _is(b, RED).sum()
+    # Ticks every 0.5 along the edges (3 pixels long at this size): x = 0.5 -> column 200.
+    for value in (-1.5, -1.0, -0.5, 0.5, 1.0, 1.5):
+        col = int(round((value + 1.5) * 100))
+        assert _is(a, TICK)[0:3, col].all() and _is(a, TICK)[298:301, col].all()
+        assert _is(a, TICK)[col, 0:3].all()  # same pixels for y (square frame)
+    # Explicit bounds win over the modes' frame.
+    c = images.rasterize_points([[0.0, 0.0]], size=5, radius=0, bounds=(-1, 1, -1, 1), modes=[[1.0, 1.0]])
+    assert _is(c, BLUE)[2, 2] and _is(c, RED)[0, 4]
+
+
+def test_grid_frame_ticks_every_two_units():
+    canvas = images.rasterize_points(np.zeros((0, 2)), size=241, modes=GRID_MODES)  # 20 px/unit
+    tick = _is(canvas, TICK)
+    # Row 1 (row 0 also holds the left and right edges' tick for y = 6): x = -6, -4, ..., 6.
+    assert [c for c in range(241) if tick[1, c]] == [0, 40, 80, 120, 160, 200, 240]
+    assert _is(canvas, RED)[120 - 4 * 20, 120 + 4 * 20]  # mode (4, 4)
+
+
 # --- the sampling CLI --------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -173,7 +242,12 @@ def test_cli_writes_points_and_a_scatter_plot(models, cli_runs):
     points = np.load(out_dir / "ring.npy")
     assert points.shape == (50, 2) and points.dtype == np.float32
     np.testing.assert_array_equal(points, draw(models["pts"], 50, 0)["samples"])
-    assert decode_png(out_dir / "ring.png").shape == (512, 512, 3)
+    png = decode_png(out_dir / "ring.png")
+    assert png.shape == (512, 512, 3)
+    # The model was trained on ring8 (its metadata says so): the fixed ring frame, with a
+    # red cross at each mode, e.g. the centre of mode (0, 1) at row 85, column 255.
+    np.testing.assert_array_equal(png, images.rasterize_points(points, modes=RING_MODES))
+    assert (png[85, 245:266] == images.MODE_COLOR).all(axis=-1).sum() >= 10
 
 
 def test_label_for_an_unconditional_model_is_a_sample_error(models, tmp_path):

@@ -123,25 +123,68 @@ def write_png(path: str, image) -> None:
         f.write(data)
 
 
+POINT_COLOR = (20, 60, 160)      # dark blue
+MODE_COLOR = (220, 40, 40)       # red crosses at the true mode centres
+AXIS_COLOR = (200, 200, 200)     # light grey lines x = 0 and y = 0
+TICK_COLOR = (110, 110, 110)     # grey ticks along the edges
+FRAME_PAD = 0.25                 # `mixture_frame`: free space per side, in mode extents
+
+
+def mixture_frame(modes, pad: float = FRAME_PAD) -> Tuple[float, float, float, float]:
+    """A fixed square view (x_min, x_max, y_min, y_max) that frames a mixture's modes.
+
+    Why: a plot whose axes follow the samples shows a collapsed generator as a full
+    picture; framed by the known modes, a missing mode is an empty place. The square is
+    centred on the modes' bounding box, with `pad` times the larger extent free on each
+    side: ring8 (radius 1) gives [-1.5, 1.5]^2, grid25 ({-4..4}^2) gives [-6, 6]^2.
+
+    Args:
+        modes: [K, 2] mode centres, K >= 1.
+        pad: free space on each side as a fraction of the modes' larger extent, >= 0.
+
+    Returns:
+        (x_min, x_max, y_min, y_max) as floats; a half-width of 1 for a single mode.
+    """
+    modes = np.asarray(modes, dtype=np.float64)
+    if modes.ndim != 2 or modes.shape[1] != 2 or len(modes) == 0 or not np.all(np.isfinite(modes)):
+        raise ValueError(f"`modes` must be a finite [K, 2] array with K >= 1. Received: shape={modes.shape}")
+    if not pad >= 0:
+        raise ValueError(f"`pad` must be >= 0. Received: pad={pad}")
+    lo, hi = modes.min(axis=0), modes.max(axis=0)
+    center = (lo + hi) / 2.0
+    half = float(np.max(hi - lo)) / 2.0 * (1.0 + 2.0 * pad) or 1.0
+    return (float(center[0] - half), float(center[0] + half),
+            float(center[1] - half), float(center[1] + half))
+
+
 def rasterize_points(points, *, size: int = 512, radius: int = 1, margin: float = 0.05,
-                     bounds: Optional[Sequence[float]] = None) -> np.ndarray:
+                     bounds: Optional[Sequence[float]] = None, modes=None) -> np.ndarray:
     """Draws 2-D points as a scatter plot on a square RGB canvas.
 
     Why: a quick look at 2-D mixtures (ring8, grid25) without matplotlib. x grows to
     the right and y upwards; both axes use the same scale so circles stay round. The
-    lines x = 0 and y = 0 are drawn in light grey when they are in view.
+    lines x = 0 and y = 0 are drawn in light grey when they are in view; on canvases of
+    64 pixels or more, grey ticks along the four edges mark a round step (1, 2 or 5
+    times a power of ten, 0.5 for ring8's frame, 2 for grid25's), so the scale can be
+    read off. With `modes`, each true mode centre gets a small red cross, drawn under
+    the points: a captured mode shows red arms around a blue blob, a missed one a clean
+    red cross.
 
     Args:
-        points: [N, 2] array of (x, y); rows with NaN or inf are skipped.
+        points: [N, 2] array of (x, y); rows with NaN or inf are skipped, and points
+            outside the view are not drawn.
         size: canvas width and height in pixels, >= 2.
         radius: each point is a (2 * radius + 1)-pixel square, radius >= 0.
-        margin: with `bounds=None`, the fraction of the data's extent left free on
-            each side.
-        bounds: (x_min, x_max, y_min, y_max) mapped onto the canvas edges; default:
-            a square around the data.
+        margin: with neither `bounds` nor `modes`, the fraction of the data's extent
+            left free on each side.
+        bounds: (x_min, x_max, y_min, y_max) mapped onto the canvas edges. Default:
+            `mixture_frame(modes)` when `modes` is given (fixed, whatever the samples
+            do), else a square around the data.
+        modes: optional [K, 2] true mode centres to mark.
 
     Returns:
-        uint8 [size, size, 3]: white background, points in dark blue.
+        uint8 [size, size, 3]: white background, points in dark blue (`POINT_COLOR`),
+        mode crosses in red (`MODE_COLOR`).
     """
     points = np.asarray(points, dtype=np.float64)
     if points.ndim != 2 or points.shape[1] != 2:
@@ -151,32 +194,68 @@ def rasterize_points(points, *, size: int = 512, radius: int = 1, margin: float 
     if radius < 0:
         raise ValueError(f"`radius` must be >= 0. Received: radius={radius}")
     points = points[np.all(np.isfinite(points), axis=1)]
-    x_min, x_max, y_min, y_max = (_square_bounds(points, margin) if bounds is None
-                                  else (float(b) for b in bounds))
+    if modes is not None:
+        modes = np.asarray(modes, dtype=np.float64)
+        if modes.ndim != 2 or modes.shape[1] != 2:
+            raise ValueError(f"`modes` must have shape [K, 2]. Received: shape={modes.shape}")
+    if bounds is not None:
+        x_min, x_max, y_min, y_max = (float(b) for b in bounds)
+    elif modes is not None and len(modes):
+        x_min, x_max, y_min, y_max = mixture_frame(modes)
+    else:
+        x_min, x_max, y_min, y_max = _square_bounds(points, margin)
     if not (x_max > x_min and y_max > y_min):
         raise ValueError(f"`bounds` must satisfy x_min < x_max and y_min < y_max. Received: bounds={bounds}")
 
     canvas = np.full((size, size, 3), 255, dtype=np.uint8)
 
     def column_of(x):
-        return np.rint((x - x_min) / (x_max - x_min) * (size - 1)).astype(np.int64)
+        return np.rint((np.asarray(x) - x_min) / (x_max - x_min) * (size - 1)).astype(np.int64)
 
     def row_of(y):
-        return np.rint((y_max - y) / (y_max - y_min) * (size - 1)).astype(np.int64)
+        return np.rint((y_max - np.asarray(y)) / (y_max - y_min) * (size - 1)).astype(np.int64)
 
-    axis_grey = (200, 200, 200)
+    def paint(rows, cols, color):
+        inside = (rows >= 0) & (rows < size) & (cols >= 0) & (cols < size)
+        canvas[rows[inside], cols[inside]] = color
+
     if x_min <= 0.0 <= x_max:
-        canvas[:, column_of(0.0)] = axis_grey
+        canvas[:, column_of(0.0)] = AXIS_COLOR
     if y_min <= 0.0 <= y_max:
-        canvas[row_of(0.0), :] = axis_grey
+        canvas[row_of(0.0), :] = AXIS_COLOR
+
+    if size >= 64:
+        tick = max(3, size // 80)
+        step = _tick_step(max(x_max - x_min, y_max - y_min))
+        along = np.arange(tick)
+        for value in np.arange(math.ceil(x_min / step), math.floor(x_max / step) + 1) * step:
+            c = np.full(tick, column_of(value))
+            paint(along, c, TICK_COLOR)                 # top edge
+            paint(size - 1 - along, c, TICK_COLOR)      # bottom edge
+        for value in np.arange(math.ceil(y_min / step), math.floor(y_max / step) + 1) * step:
+            r = np.full(tick, row_of(value))
+            paint(r, along, TICK_COLOR)                 # left edge
+            paint(r, size - 1 - along, TICK_COLOR)      # right edge
+
+    if modes is not None and len(modes):
+        arm = max(2, size // 48)
+        offsets = np.arange(-arm, arm + 1)
+        for r0, c0 in zip(row_of(modes[:, 1]), column_of(modes[:, 0])):
+            paint(np.full(offsets.shape, r0), c0 + offsets, MODE_COLOR)
+            paint(r0 + offsets, np.full(offsets.shape, c0), MODE_COLOR)
 
     cols, rows = column_of(points[:, 0]), row_of(points[:, 1])
     for dr in range(-radius, radius + 1):
         for dc in range(-radius, radius + 1):
-            r, c = rows + dr, cols + dc
-            inside = (r >= 0) & (r < size) & (c >= 0) & (c < size)
-            canvas[r[inside], c[inside]] = (20, 60, 160)
+            paint(rows + dr, cols + dc, POINT_COLOR)
     return canvas
+
+
+def _tick_step(span: float) -> float:
+    """A round step (1, 2, 2.5 or 5 x 10^k) giving about 6 intervals over `span`."""
+    raw = span / 6.0
+    power = 10.0 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1.0, 2.0, 2.5, 5.0, 10.0) if m * power >= raw * (1 - 1e-9))
 
 
 def _square_bounds(points: np.ndarray, margin: float) -> Tuple[float, float, float, float]:

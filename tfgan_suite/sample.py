@@ -127,10 +127,22 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
                               "draws images (an `images_uint8` output) or 2-D points [num, 2]")
         npy_path = os.path.splitext(out)[0] + ".npy"
         np.save(npy_path, points)
-        images.write_png(out, images.rasterize_points(points))
+        images.write_png(out, images.rasterize_points(points, modes=_mixture_modes(serving, model_dir)))
         return f"wrote {out} and {npy_path}: {num} 2-D points {described}"
     except OSError as e:
         raise SampleError(f"cannot write {out}: {e.strerror or e}") from None
+
+
+def _mixture_modes(serving, model_dir: str):
+    """The true mode centres of the mixture the model was trained on (ring8, grid25), or
+    None when its metadata names no known mixture: the plot then frames the points."""
+    from tfgan_suite.data import MIXTURES
+
+    try:
+        dataset = serving.read_meta(model_dir).get("dataset")
+    except serving.ExportError:
+        return None
+    return MIXTURES[dataset][0] if dataset in MIXTURES else None
 
 
 def _class_range(serving, model_dir: str) -> str:

@@ -10,7 +10,7 @@ from tfgan_suite.metrics.fid import feature_statistics, fid_from_features, frech
 from tfgan_suite.metrics.inception_score import inception_score
 from tfgan_suite.metrics.kid import kernel_inception_distance
 from tfgan_suite.metrics.label_accuracy import label_accuracy
-from tfgan_suite.metrics.modes import mode_metrics
+from tfgan_suite.metrics.modes import mode_histogram, mode_metrics
 from tfgan_suite.metrics.prdc import prdc
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "inception_score",
     "kernel_inception_distance",
     "label_accuracy",
+    "mode_histogram",
     "mode_metrics",
     "prdc",
 ]

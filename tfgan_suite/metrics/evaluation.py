@@ -28,22 +28,22 @@ from tfgan_suite.metrics.fid import feature_statistics, frechet_distance
 from tfgan_suite.metrics.inception_score import inception_score
 from tfgan_suite.metrics.kid import kernel_inception_distance
 from tfgan_suite.metrics.label_accuracy import label_accuracy
-from tfgan_suite.metrics.modes import mode_metrics
+from tfgan_suite.metrics.modes import CAPTURE_MIN_COUNT, NUM_SAMPLES, mode_metrics
 from tfgan_suite.metrics.prdc import prdc
 
 Sampler = Callable[[int, int], np.ndarray]
 
 SAMPLE_BATCH = 1000
 DEFAULT_IMAGE_SAMPLES = 10_000
-DEFAULT_POINT_SAMPLES = 2500
+DEFAULT_POINT_SAMPLES = NUM_SAMPLES
 DEFAULT_TRAIN_IMAGE_SAMPLES = 2000
 KID_SUBSETS = 100
 KID_SUBSET_SIZE = 1000
 IS_SPLITS = 10
 PRDC_K = 3
-# A mode counts as covered with this many high-quality samples: VEEGAN's 1 for the ring;
-# PacGAN's 20 of 2,500 (a fifth of the expected 100) for the 5x5 grid.
-MODE_MIN_COUNT = {"ring8": 1, "grid25": 20}
+# A mode counts as covered with this many high-quality samples: the papers' one sample, for
+# the ring and the grid (VEEGAN 5.1; PacGAN's metric code). See metrics/modes.py.
+MODE_MIN_COUNT = dict(CAPTURE_MIN_COUNT)
 
 IMAGE_METRICS = ("fid", "kid_mean", "kid_std", "is_mean", "is_std", "precision", "recall",
                  "density", "coverage")

@@ -2,29 +2,68 @@
 
 Why: on mixtures with known means the failure a GAN is prone to, dropping modes, can be
 counted directly instead of inferred from a feature-space distance.
+
+The protocol is VEEGAN's (section 5.1), which PacGAN reuses; the constants below are its
+numbers, and `benchmarks/PROTOCOL_2D.md` gives the sources.
 """
 
 import numpy as np
 
+# Samples drawn from a generator for one measurement (VEEGAN 5.1; PacGAN's code).
+NUM_SAMPLES = 2500
+# A sample is high quality when it lies strictly closer than this many std to its
+# nearest mean (VEEGAN 5.1: "within three standard deviations"; PacGAN's code: `< 3`).
+HIGH_QUALITY_STDS = 3.0
+# High-quality samples a mode needs to count as captured, per mixture. VEEGAN: "the number
+# of mixture components whose mean is nearest to at least one high quality sample"; the
+# PacGAN authors' metric code counts the modes with a non-zero count, on the ring and the
+# grid alike. No source reachable here uses another threshold for either mixture.
+CAPTURE_MIN_COUNT = {"ring8": 1, "grid25": 1}
 
-def mode_metrics(samples, means, std, min_count=1, num_std=3.0):
+
+def mode_histogram(samples, means, std, num_std=HIGH_QUALITY_STDS):
+    """Registers each sample to its nearest mean and counts the high-quality ones per mode.
+
+    The nearest mean is the Euclidean one (for an isotropic mixture with one std, as ring8
+    and grid25, the same as the std-normalised distance of PacGAN's code). A sample is high
+    quality when distance / std < `num_std`: strictly, so one at exactly 3 std is not.
+
+    Args:
+        samples: (n, D) generated points.
+        means: (K, D) mixture means.
+        std: per-coordinate standard deviation of every component (scalar, > 0).
+        num_std: high-quality radius in units of `std`.
+
+    Returns:
+        `(counts, high_quality)`: int64 [K], the high-quality samples registered to each
+        mode, and bool [n], which samples are high quality.
+
+    Example:
+        >>> mode_histogram([[1.0, 0.0], [1.5, 0.0]], [[1.0, 0.0], [-1.0, 0.0]], 0.1)
+        (array([1, 0]), array([ True, False]))
+    """
+    samples, means = _check(samples, means, std)
+    dist = np.linalg.norm(samples[:, None, :] - means[None, :, :], axis=-1)  # (n, K)
+    nearest = np.argmin(dist, axis=1)
+    high_quality = dist[np.arange(samples.shape[0]), nearest] / std < num_std
+    counts = np.bincount(nearest[high_quality], minlength=means.shape[0])
+    return counts, high_quality
+
+
+def mode_metrics(samples, means, std, min_count=1, num_std=HIGH_QUALITY_STDS):
     """Modes covered, fraction of high-quality samples and reverse KL of the mode histogram.
 
-    Protocol (VEEGAN, reused by PacGAN): each sample is registered to its nearest mixture
-    mean; it is *high quality* if that distance is < `num_std` * `std` (3 std). Only
-    high-quality samples are counted per mode.
-
-    Conventions chosen here:
-      * A mode is covered if it holds >= `min_count` high-quality samples. VEEGAN counts a
-        mode as captured with a single high-quality sample (`min_count=1`, the default);
-        PacGAN's grid benchmark declares a mode lost when it holds fewer than 20 of 2,500
-        samples, i.e. 1/5 of the 100 expected per mode (`min_count=20` for grid25).
-      * reverse_kl = KL(q || p) = sum_k q_k log(q_k / p_k), with q the histogram of
-        high-quality samples over modes (normalised to sum to 1) and p uniform (1/K).
-        Empty modes (q_k = 0) contribute 0 (0 log 0 = 0), so the value lies in
-        [0, log K]: 0 when q is uniform, log K when all mass is on one mode. p is never
-        0, so the value is always finite. When no sample is high quality q is undefined
-        and reverse_kl is NaN.
+    The rules (VEEGAN section 5.1, reused by PacGAN section 5, on `NUM_SAMPLES` samples):
+      * high quality: a sample whose distance to its nearest mean is < `num_std` * `std`
+        (3 std); see `mode_histogram`.
+      * modes covered: the modes holding >= `min_count` high-quality samples. The papers'
+        rule is one sample (`min_count=1`, the default) for ring8 and grid25 alike
+        (`CAPTURE_MIN_COUNT`); a stricter `min_count` is a convention of one's own.
+      * reverse_kl = KL(q || p) = sum_k q_k log(q_k / p_k), q the histogram of
+        high-quality samples over the modes (normalised to sum to 1), p uniform (1/K),
+        the true mode weights of ring8 and grid25. Empty modes (q_k = 0) contribute 0
+        (0 log 0 = 0), so the value lies in [0, log K]: 0 when q is uniform, log K when
+        all mass is on one mode. With no high-quality sample q is undefined: NaN.
 
     Args:
         samples: (n, D) generated points (D = 2 for the benchmarks).
@@ -39,8 +78,27 @@ def mode_metrics(samples, means, std, min_count=1, num_std=3.0):
 
     Reference: Srivastava et al., "VEEGAN: Reducing Mode Collapse in GANs using Implicit
     Variational Learning", NeurIPS 2017, section 5.1; Lin et al., "PacGAN: The power of
-    two samples in generative adversarial networks", NeurIPS 2018, section 5.
+    two samples in generative adversarial networks", NeurIPS 2018, section 5, Table 1.
     """
+    if isinstance(min_count, bool) or int(min_count) != min_count or min_count < 1:
+        raise ValueError(f"`min_count` must be an integer >= 1. Received: min_count={min_count}")
+    counts, high_quality = mode_histogram(samples, means, std, num_std)
+    num_modes = counts.shape[0]
+    total = counts.sum()
+    if total == 0:
+        reverse_kl = float("nan")
+    else:
+        q = counts / total
+        nz = q > 0
+        reverse_kl = float(np.sum(q[nz] * np.log(q[nz] * num_modes)))
+    return {
+        "modes_covered": int(np.sum(counts >= min_count)),
+        "high_quality_fraction": float(np.mean(high_quality)),
+        "reverse_kl": reverse_kl,
+    }
+
+
+def _check(samples, means, std):
     samples = np.asarray(samples, dtype=np.float64)
     means = np.asarray(means, dtype=np.float64)
     if samples.ndim != 2 or means.ndim != 2 or samples.shape[1] != means.shape[1]:
@@ -55,24 +113,4 @@ def mode_metrics(samples, means, std, min_count=1, num_std=3.0):
         )
     if not std > 0:
         raise ValueError(f"`std` must be > 0. Received: std={std}")
-    if min_count < 1:
-        raise ValueError(f"`min_count` must be >= 1. Received: min_count={min_count}")
-    num_modes = means.shape[0]
-
-    dist = np.linalg.norm(samples[:, None, :] - means[None, :, :], axis=-1)  # (n, K)
-    nearest = np.argmin(dist, axis=1)
-    high_quality = dist[np.arange(samples.shape[0]), nearest] < num_std * std
-    counts = np.bincount(nearest[high_quality], minlength=num_modes)
-
-    total = counts.sum()
-    if total == 0:
-        reverse_kl = float("nan")
-    else:
-        q = counts / total
-        nz = q > 0
-        reverse_kl = float(np.sum(q[nz] * np.log(q[nz] * num_modes)))
-    return {
-        "modes_covered": int(np.sum(counts >= min_count)),
-        "high_quality_fraction": float(np.mean(high_quality)),
-        "reverse_kl": reverse_kl,
-    }
+    return samples, means

@@ -23,6 +23,7 @@ import numbers
 
 from tfgan_suite.nets import dcgan
 from tfgan_suite.nets import mlp
+from tfgan_suite.nets import pacgan
 from tfgan_suite.nets.spectral_norm import SpectralNormalization
 
 
@@ -34,10 +35,14 @@ _Architecture = collections.namedtuple(
     "_Architecture", ["generator", "discriminator", "kinds"]
 )
 
-# name -> builders and the data kinds ("image", "points") they accept.
+# name -> builders and the data kinds they accept: "image", "points" (2-D points (2,)),
+# "packed_points" (a discriminator that also takes M points packed along the features,
+# data_shape (2 * M,), as in PacGAN).
 _REGISTRY = {
     "dcgan": _Architecture(dcgan.generator, dcgan.discriminator, ("image",)),
     "mlp": _Architecture(mlp.generator, mlp.discriminator, ("image", "points")),
+    "pacgan": _Architecture(pacgan.generator, pacgan.discriminator,
+                            ("points", "packed_points")),
 }
 
 ARCHITECTURES = tuple(_REGISTRY)
@@ -106,7 +111,9 @@ def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
 
     Args:
         architecture: one of `ARCHITECTURES`.
-        data_shape: as for `build_generator`.
+        data_shape: as for `build_generator`; architectures that pack (pacgan) also
+            take (2 * M,), M >= 2 points of a packed sample concatenated along the
+            features (PacGAN): `data_shape=(2 * pack,)`.
         width: network width; for dcgan the channels of the first conv (ndf).
         norm: "batch" (DCGAN), "layer" or "none"; applied on every hidden
             layer except the first.
@@ -123,7 +130,7 @@ def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
             the architecture cannot build, or a non-positive `width`.
     """
     spec = _lookup(architecture)
-    data_shape = _check_data_shape(architecture, spec, data_shape)
+    data_shape = _check_data_shape(architecture, spec, data_shape, packed=True)
     width = _check_positive("width", width)
     if not isinstance(norm, str) or norm not in NORMS:
         raise ArchitectureError(f"norm must be one of {_quoted(NORMS)}; got {norm!r}")
@@ -150,8 +157,12 @@ def _check_positive(arg, value):
     return int(value)
 
 
-def _check_data_shape(architecture, spec, data_shape):
-    """Returns `data_shape` as a tuple of ints, or raises ArchitectureError."""
+def _check_data_shape(architecture, spec, data_shape, packed=False):
+    """Returns `data_shape` as a tuple of ints, or raises ArchitectureError.
+
+    `packed`: the shape is a discriminator's input, which may be (2 * M,) for an
+    architecture of kind "packed_points".
+    """
     sizes = "28x28, 32x32 and 64x64 images with 1 or 3 channels"
     accepted = sizes + (", or 2-D points (2,)" if "points" in spec.kinds else "")
     try:
@@ -165,6 +176,8 @@ def _check_data_shape(architecture, spec, data_shape):
         )
     shape = tuple(int(d) for d in shape)
 
+    if "image" not in spec.kinds:
+        return _check_points_shape(architecture, spec, shape, packed)
     if shape == (2,):
         if "points" not in spec.kinds:
             raise ArchitectureError(
@@ -188,3 +201,18 @@ def _check_data_shape(architecture, spec, data_shape):
             "convert the images to 1 (grayscale) or 3 (RGB) channels"
         )
     return shape
+
+
+def _check_points_shape(architecture, spec, shape, packed):
+    """`shape` for an architecture that builds 2-D point networks only."""
+    can_pack = packed and "packed_points" in spec.kinds
+    accepted = "2-D points (2,)" + (" or M packed points (2 * M,)" if can_pack else "")
+    if len(shape) == 1 and shape[0] >= 2 and shape[0] % 2 == 0 and (shape[0] == 2 or can_pack):
+        return shape
+    if len(shape) == 1 and shape[0] % 2 == 0 and "packed_points" in spec.kinds and not packed:
+        raise ArchitectureError(
+            f"the {architecture} generator makes single 2-D points, data_shape (2,); got "
+            f"{shape}: pack only the discriminator's input")
+    hint = (": pass --architecture=dcgan or mlp for images" if len(shape) == 3 else "")
+    raise ArchitectureError(
+        f"the {architecture} architecture builds networks for {accepted} only; got {shape}{hint}")

@@ -1,8 +1,8 @@
 """Fully connected generator and discriminator, for 2-D points and for images.
 
-For 2-D mixtures (ring8, grid25) a small MLP is the standard network of the
-mode-collapse literature (Unrolled GAN, VEEGAN, PacGAN): two hidden layers of
-128 units. For images it is the fully connected GAN of Goodfellow et al.,
+For 2-D mixtures (ring8, grid25) a small MLP of two hidden layers of 128 units
+is a common quick network of the mode-collapse literature; the networks behind
+PacGAN's ring/grid table (deeper, batch norm, maxout) are `pacgan.py`. For images it is the fully connected GAN of Goodfellow et al.,
 laid out as in PyTorch-GAN's `gan.py`: a baseline that shows what convolutions
 buy.
 
