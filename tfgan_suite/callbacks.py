@@ -197,8 +197,11 @@ class SampleGrid(PeriodicImage):
                   else None)
         if data.kind == "image":
             render = lambda s: images.tile_images(images.to_uint8((s + 1.0) / 2.0))  # noqa: E731
-        else:
-            render = images.rasterize_points
+        else:  # framed by the mixture's true modes, marked, when they are known
+            from tfgan_suite.data import MIXTURES
+
+            modes = MIXTURES[data.name][0] if data.name in MIXTURES else None
+            render = lambda s: images.rasterize_points(s, modes=modes)  # noqa: E731
         return cls(writer, cfg.sample_every, z, render, labels=labels)
 
     def make_image(self):

@@ -50,7 +50,7 @@ class Config:
                                         "the dcgan nets); default: the data's own (folder: "
                                         "64)", check=optional(at_least(1)), group="data")
     # Networks.
-    architecture: Optional[str] = setting(None, "network family: dcgan or mlp; default: the "
+    architecture: Optional[str] = setting(None, "network family: dcgan, began, mlp or pacgan (2-D); default: the "
                                           "variant's for images, mlp for 2-D data",
                                           group="model")
     width: int = setting(64, "base channel count (DCGAN's ngf/ndf); hidden units scale with "
