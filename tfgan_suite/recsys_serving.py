@@ -1,8 +1,8 @@
 """Export a recommender's scorer (IRGAN's generator) as a SavedModel with a `score` signature.
 
-Same layout and guarantees as `tfgan_suite.serving.export_generator` (versioned directory
-written under a temporary name and renamed into place; metadata in
-`assets.extra/tfgan_suite.json`; loadable with plain `tf.saved_model.load`):
+Same layout and guarantees as `tfgan_suite.serving.export_generator` (a versioned
+directory written under a temporary name and renamed into place, with metadata in
+`assets.extra/tfgan_suite.json`: `export_dirs`; loadable with plain `tf.saved_model.load`):
 
     score(user int32 [N]) -> scores float32 [N, num_items]      (also `serving_default`)
 
@@ -14,14 +14,10 @@ the expected input, e.g. "score: user must have shape [N], got [2, 3]".
     TensorShape([2, 1682])
 """
 
-import json
-import os
-import shutil
-
 import keras
 import tensorflow as tf
 
-from tfgan_suite import serving
+from tfgan_suite import export_dirs, serving
 
 _META_KEYS = ("variant", "dataset", "kind", "num_users", "num_items", "step",
               "tfgan_suite_version")
@@ -40,31 +36,23 @@ def export_scorer(scorer: keras.Model, export_base: str, *, meta: dict) -> str:
         The new version directory.
 
     Raises:
-        serving.ExportError: incomplete `meta`, or a scorer whose output does not match it.
+        export_dirs.ExportError: incomplete `meta`, or a scorer whose output does not
+            match it (the same class as `serving.ExportError`).
     """
     missing = [k for k in _META_KEYS if k not in meta]
     if missing:
-        raise serving.ExportError(f"`meta` lacks {missing}; it needs {list(_META_KEYS)}")
+        raise export_dirs.ExportError(f"`meta` lacks {missing}; it needs {list(_META_KEYS)}")
     num_users, num_items = int(meta["num_users"]), int(meta["num_items"])
     shape = list(scorer(tf.constant([0, num_users - 1], tf.int32)).shape)
     if shape != [2, num_items]:
-        raise serving.ExportError(f"the scorer maps user [2] to {shape}, but meta says "
-                                  f"num_items={num_items}")
-    os.makedirs(export_base, exist_ok=True)
-    tmp_dir = os.path.join(export_base,
-                           f".tmp-{serving._next_version(export_base)}-{os.getpid()}")  # pylint: disable=protected-access
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    try:
+        raise export_dirs.ExportError(f"the scorer maps user [2] to {shape}, but meta says "
+                                      f"num_items={num_items}")
+
+    def save(version_dir):
         module, signatures = _scoring_module(scorer, num_users)
-        tf.saved_model.save(module, tmp_dir, signatures=signatures)
-        os.makedirs(os.path.join(tmp_dir, serving.META_DIR), exist_ok=True)
-        with open(os.path.join(tmp_dir, serving.META_DIR, serving.META_FILENAME), "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True)
-            f.write("\n")
-        return serving._publish(tmp_dir, export_base)  # pylint: disable=protected-access
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
+        tf.saved_model.save(module, version_dir, signatures=signatures)
+
+    return export_dirs.write_version(export_base, save, meta)
 
 
 def _scoring_module(scorer, num_users):

@@ -1,18 +1,15 @@
 """Export a trained generator as a SavedModel that TensorFlow Serving can load.
 
 Why: a trained GAN is only useful if its generator can be run elsewhere. The export
-contains the generator (never the training wrapper or the discriminator), written in
-the layout TensorFlow Serving polls, and it is loadable with plain
-`tf.saved_model.load` in a process that has TensorFlow but not tfgan_suite.
-
-Layout (one directory per export; a server picks the highest version):
-
-    <export_base>/<version>/saved_model.pb
-                           /variables/
-                           /assets.extra/tfgan_suite.json   (metadata, see `read_meta`)
-
-A version is written to `<export_base>/.tmp-<version>-<pid>` and renamed into place
-when complete, so a model server polling `<export_base>` never sees half a model.
+contains the generator (never the training wrapper or the discriminator), and it is
+loadable with plain `tf.saved_model.load` in a process that has TensorFlow but not
+tfgan_suite. This module holds what is particular to a generator: its metadata
+schema, the check that the networks fit it, and the signatures below. Where an export
+goes and how it is written (a new integer version under the variant's directory,
+written under a temporary name and renamed into place, with the metadata file) is
+`export_dirs`, shared with `recsys_serving`; the names readers have always imported
+from here (`resolve_model_dir`, `read_meta`, `ExportError`, `META_DIR`,
+`META_FILENAME`) are re-exported from it.
 
 Signatures (DESIGN.md §5):
 
@@ -33,21 +30,19 @@ the graph instead: "serving_default: z must have shape [N, 64], got [2, 3]". The
 shapes are also in the metadata file.
 """
 
-import errno
 import json
-import os
 import re
-import shutil
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 import keras
 import tensorflow as tf
 
-META_DIR = "assets.extra"
-META_FILENAME = "tfgan_suite.json"
+from tfgan_suite import export_dirs
+from tfgan_suite.export_dirs import META_DIR, META_FILENAME, ExportError, read_meta, resolve_model_dir
 
-_VERSION_NAME = re.compile(r"[0-9]+")
-_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+__all__ = ["export_generator", "ExportError", "read_meta", "resolve_model_dir",
+           "signature_error_reason", "META_DIR", "META_FILENAME"]
+
 # Required metadata keys and their JSON types (bool is rejected where int is meant).
 _META_TYPES = {
     "variant": str,
@@ -60,10 +55,6 @@ _META_TYPES = {
     "tfgan_suite_version": str,
 }
 _DATA_RANK = {"image": 3, "points": 1}
-
-
-class ExportError(ValueError):
-    """A model could not be exported, or a path does not hold an exported model."""
 
 
 def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
@@ -104,80 +95,12 @@ def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
     """
     meta = _checked_meta(meta)
     _check_network_shapes(generator, encoder, meta)
-    os.makedirs(export_base, exist_ok=True)
-    tmp_dir = os.path.join(export_base, f".tmp-{_next_version(export_base)}-{os.getpid()}")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    try:
+
+    def save(version_dir):
         module, signatures = _serving_module(generator, encoder, meta)
-        tf.saved_model.save(module, tmp_dir, signatures=signatures)
-        os.makedirs(os.path.join(tmp_dir, META_DIR), exist_ok=True)
-        with open(os.path.join(tmp_dir, META_DIR, META_FILENAME), "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True)
-            f.write("\n")
-        return _publish(tmp_dir, export_base)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
+        tf.saved_model.save(module, version_dir, signatures=signatures)
 
-
-def resolve_model_dir(path: str) -> str:
-    """Returns the SavedModel directory that `path` designates.
-
-    Args:
-        path: a SavedModel directory (holding `saved_model.pb`), or an export base
-            with integer version subdirectories, in which case the highest version
-            is used, as TensorFlow Serving would. Other entries (such as a leftover
-            `.tmp-*` directory of an interrupted export) are ignored.
-
-    Returns:
-        The SavedModel directory.
-
-    Raises:
-        ExportError: with a one-line message when `path` is neither.
-    """
-    expected = ("expected a SavedModel directory (with saved_model.pb) or an export "
-                "directory with integer version subdirectories such as 1/, 2/")
-    if not os.path.exists(path):
-        raise ExportError(f"{path} does not exist; {expected}")
-    if not os.path.isdir(path):
-        raise ExportError(f"{path} is not a directory; {expected}")
-    if _is_saved_model(path):
-        return path
-    versions = _versions(path)
-    if not versions:
-        raise ExportError(f"{path} holds no saved_model.pb and no version subdirectories; {expected}")
-    latest = os.path.join(path, versions[max(versions)])
-    if not _is_saved_model(latest):
-        raise ExportError(f"{latest} (the highest version in {path}) holds no saved_model.pb")
-    return latest
-
-
-def read_meta(model_dir: str) -> dict:
-    """Reads the metadata written by `export_generator`.
-
-    Args:
-        model_dir: a SavedModel directory or an export base (see `resolve_model_dir`).
-
-    Returns:
-        The `meta` dict given at export time.
-
-    Raises:
-        ExportError: no readable `assets.extra/tfgan_suite.json` (e.g. the SavedModel
-            was not written by tfgan_suite).
-    """
-    model_dir = resolve_model_dir(model_dir)
-    path = os.path.join(model_dir, META_DIR, META_FILENAME)
-    try:
-        with open(path) as f:
-            meta = json.load(f)
-    except FileNotFoundError:
-        raise ExportError(f"{model_dir} has no {META_DIR}/{META_FILENAME}; "
-                          "it was not exported by tfgan_suite") from None
-    except (OSError, ValueError) as e:
-        raise ExportError(f"cannot read {path}: {e}") from None
-    if not isinstance(meta, dict):
-        raise ExportError(f"{path} does not hold a JSON object")
-    return meta
+    return export_dirs.write_version(export_base, save, meta)
 
 
 def signature_error_reason(error: BaseException) -> str:
@@ -252,41 +175,6 @@ def _check_network_shapes(generator: keras.Model, encoder: Optional[keras.Model]
     if list(getattr(code, "shape", [])) != [2, latent_dim]:
         raise ExportError(f"the encoder maps data of shape {[2] + data_shape} to "
                           f"{list(getattr(code, 'shape', []))}, expected [2, {latent_dim}]")
-
-
-def _versions(export_base: str) -> Dict[int, str]:
-    """Integer-named subdirectories of `export_base`, as {version: directory name}."""
-    try:
-        names = os.listdir(export_base)
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
-    return {int(name): name for name in sorted(names)
-            if _VERSION_NAME.fullmatch(name) and os.path.isdir(os.path.join(export_base, name))}
-
-
-def _next_version(export_base: str) -> int:
-    return max(_versions(export_base), default=0) + 1
-
-
-def _is_saved_model(path: str) -> bool:
-    return any(os.path.isfile(os.path.join(path, name)) for name in _SAVED_MODEL_FILES)
-
-
-def _publish(tmp_dir: str, export_base: str) -> str:
-    """Renames the finished `tmp_dir` to the next free version directory.
-
-    `os.rename` is atomic and fails when the target is a non-empty directory, so if
-    another process claims the same version first we take the next one.
-    """
-    for _ in range(100):
-        target = os.path.join(export_base, str(_next_version(export_base)))
-        try:
-            os.rename(tmp_dir, target)
-            return target
-        except OSError as e:
-            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-    raise ExportError(f"could not claim a free version directory in {export_base}")
 
 
 def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta: dict):
