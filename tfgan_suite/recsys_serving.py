@@ -1,8 +1,9 @@
 """Export a recommender's scorer (IRGAN's generator) as a SavedModel with a `score` signature.
 
-Same layout and guarantees as `tfgan_suite.serving.export_generator` (a versioned
-directory written under a temporary name and renamed into place, with metadata in
-`assets.extra/tfgan_suite.json`: `export_dirs`; loadable with plain `tf.saved_model.load`):
+Same layout and guarantees as `tfgan_suite.serving.export_generator`, from the same
+parts: a versioned directory written under a temporary name and renamed into place,
+with metadata in `assets.extra/tfgan_suite.json` (`export_dirs`), and input checks
+inside the graph (`graph_checks`); loadable with plain `tf.saved_model.load`:
 
     score(user int32 [N]) -> scores float32 [N, num_items]      (also `serving_default`)
 
@@ -17,7 +18,7 @@ the expected input, e.g. "score: user must have shape [N], got [2, 3]".
 import keras
 import tensorflow as tf
 
-from tfgan_suite import export_dirs, serving
+from tfgan_suite import export_dirs, graph_checks
 
 _META_KEYS = ("variant", "dataset", "kind", "num_users", "num_items", "step",
               "tfgan_suite_version")
@@ -56,15 +57,10 @@ def export_scorer(scorer: keras.Model, export_base: str, *, meta: dict) -> str:
 
 
 def _scoring_module(scorer, num_users):
-    # pylint: disable=protected-access
     def score(user):
-        rank_ok = tf.equal(tf.rank(user), 1)
-        checks = [
-            lambda: serving._assert_true(rank_ok, ["score: user must have shape [N], got ",
-                                                   serving._format_ints(tf.shape(user))]),
-            lambda: _assert_ids(user, num_users),
-        ]
-        (user,) = serving._after(checks, user)
+        checks = [lambda: graph_checks.assert_shape("score: user", user, []),
+                  lambda: graph_checks.assert_in_range("score: user", user, num_users)]
+        (user,) = graph_checks.after_checks(checks, user)
         user.set_shape([None])
         return {"scores": tf.cast(scorer(user, training=False), tf.float32)}
 
@@ -74,15 +70,6 @@ def _scoring_module(scorer, num_users):
     module = tf.Module(name="tfgan_suite_recsys_export")
     module.variables_used = list(concrete.variables)
     return module, signatures
-
-
-def _assert_ids(user, num_users):
-    flat = tf.reshape(user, [-1])
-    ok = tf.logical_and(flat >= 0, flat < num_users)
-    bad = tf.unique(tf.boolean_mask(flat, tf.logical_not(ok))).y[:5]
-    return serving._assert_true(  # pylint: disable=protected-access
-        tf.reduce_all(ok), [f"score: user must be in [0, {num_users}), got ",
-                            serving._format_ints(bad)])  # pylint: disable=protected-access
 
 
 def saved_model_scores(model_dir: str, num_users: int, batch: int = 1024):
@@ -96,7 +83,7 @@ def saved_model_scores(model_dir: str, num_users: int, batch: int = 1024):
     try:
         loaded = tf.saved_model.load(model_dir)
     except Exception as e:  # Whatever the reason, the directory is not a usable model.
-        raise ValueError(f"cannot load the SavedModel: {serving.signature_error_reason(e)}") from None
+        raise ValueError(f"cannot load the SavedModel: {graph_checks.signature_error_reason(e)}") from None
     if "score" not in loaded.signatures:
         raise ValueError(f"no `score` signature (it has {sorted(loaded.signatures)})")
     score = loaded.signatures["score"]

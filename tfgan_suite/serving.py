@@ -4,12 +4,13 @@ Why: a trained GAN is only useful if its generator can be run elsewhere. The exp
 contains the generator (never the training wrapper or the discriminator), and it is
 loadable with plain `tf.saved_model.load` in a process that has TensorFlow but not
 tfgan_suite. This module holds what is particular to a generator: its metadata
-schema, the check that the networks fit it, and the signatures below. Where an export
-goes and how it is written (a new integer version under the variant's directory,
-written under a temporary name and renamed into place, with the metadata file) is
-`export_dirs`, shared with `recsys_serving`; the names readers have always imported
-from here (`resolve_model_dir`, `read_meta`, `ExportError`, `META_DIR`,
-`META_FILENAME`) are re-exported from it.
+schema, the check that the networks fit it, and the signatures below. The other parts
+of an export are shared with `recsys_serving`: where it goes and how it is written
+(`export_dirs`: a new integer version under the variant's directory, written under a
+temporary name and renamed into place, with the metadata file) and the input checks
+inside the signatures (`graph_checks`). The names readers have always imported from
+here (`resolve_model_dir`, `read_meta`, `ExportError`, `signature_error_reason`,
+`META_DIR`, `META_FILENAME`) are re-exported from those modules.
 
 Signatures (DESIGN.md §5):
 
@@ -31,14 +32,14 @@ shapes are also in the metadata file.
 """
 
 import json
-import re
-from typing import Callable, List, Optional, Sequence
+from typing import Optional
 
 import keras
 import tensorflow as tf
 
-from tfgan_suite import export_dirs
+from tfgan_suite import export_dirs, graph_checks
 from tfgan_suite.export_dirs import META_DIR, META_FILENAME, ExportError, read_meta, resolve_model_dir
+from tfgan_suite.graph_checks import signature_error_reason
 
 __all__ = ["export_generator", "ExportError", "read_meta", "resolve_model_dir",
            "signature_error_reason", "META_DIR", "META_FILENAME"]
@@ -101,22 +102,6 @@ def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
         tf.saved_model.save(module, version_dir, signatures=signatures)
 
     return export_dirs.write_version(export_base, save, meta)
-
-
-def signature_error_reason(error: BaseException) -> str:
-    """The one-line reason of an error raised when calling an exported signature.
-
-    Why: TensorFlow wraps the message of a failed in-graph check in several lines
-    (node names, "Graph execution error"); command-line tools want just the reason,
-    e.g. "sample: label must be in [0, 10), got [12]".
-    """
-    text = getattr(error, "message", None) or str(error)
-    match = re.search(r"assertion failed: \[(.*)\]", text)
-    if match:
-        return match.group(1)
-    lines = [line.strip() for line in text.splitlines() if line.strip()
-             and not line.startswith(("Graph execution error", "Detected at node"))]
-    return lines[0] if lines else type(error).__name__
 
 
 def _checked_meta(meta: dict) -> dict:
@@ -196,28 +181,29 @@ def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta
         def length_check():
             length = expected_length()
             ok = tf.logical_and(tf.equal(tf.rank(label), 1), tf.equal(tf.size(label), length))
-            return _assert_true(ok, [f"{name}: label must have shape [{length_name}] = [",
-                                     tf.strings.as_string(length), f"]{note}, got ",
-                                     _format_ints(tf.shape(label))])
-        return [length_check, lambda: _assert_label_range(name, label, num_classes)]
+            return graph_checks.assert_true(ok, [f"{name}: label must have shape [{length_name}] = [",
+                                                 tf.strings.as_string(length), f"]{note}, got ",
+                                                 graph_checks.format_ints(tf.shape(label))])
+        return [length_check, lambda: graph_checks.assert_in_range(f"{name}: label", label, num_classes)]
 
     def serving_default(z, label=None):
-        checks = [lambda: _assert_shape("serving_default: z", z, [latent_dim])]
+        checks = [lambda: graph_checks.assert_shape("serving_default: z", z, [latent_dim])]
         if label is not None:
             checks += label_checks("serving_default", label, lambda: tf.shape(z)[0], "N",
                                    " (one per row of z)")
-        z, label = _after(checks, z, label)
+        z, label = graph_checks.after_checks(checks, z, label)
         z.set_shape([None, latent_dim])
         if label is not None:
             label.set_shape([None])
         return outputs(z, label)
 
     def sample(num, seed, label=None):
-        checks = [lambda: _assert_true(tf.greater_equal(num, 1),
-                                       ["sample: num must be >= 1, got ", tf.strings.as_string(num)])]
+        checks = [lambda: graph_checks.assert_true(tf.greater_equal(num, 1),
+                                                   ["sample: num must be >= 1, got ",
+                                                    tf.strings.as_string(num)])]
         if label is not None:
             checks += label_checks("sample", label, lambda: num, "num")
-        num, label = _after(checks, num, label)
+        num, label = graph_checks.after_checks(checks, num, label)
         if label is not None:
             label.set_shape([None])
         z = tf.random.stateless_normal(tf.stack([num, latent_dim]),
@@ -244,7 +230,8 @@ def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta
         data_name = "images" if is_image else "points"
 
         def encode(data):
-            (data,) = _after([lambda: _assert_shape(f"encode: {data_name}", data, data_shape)], data)
+            (data,) = graph_checks.after_checks(
+                [lambda: graph_checks.assert_shape(f"encode: {data_name}", data, data_shape)], data)
             data.set_shape([None] + data_shape)
             network_input = data * 2.0 - 1.0 if is_image else data  # images: [0, 1] -> [-1, 1]
             return {"z": tf.cast(encoder(network_input, training=False), tf.float32)}
@@ -270,52 +257,3 @@ def _unique(items) -> list:
             seen.add(id(item))
             result.append(item)
     return result
-
-
-def _after(checks: Sequence[Callable[[], tf.Operation]], *tensors) -> List:
-    """Builds the assert ops from `checks` in order; returns `tensors` gated on them.
-
-    Each check is built under a control dependency on the previous one, so the first
-    violated condition is the one reported, and nothing downstream of the returned
-    tensors (None passes through) runs before all checks passed. Gating with
-    `tf.identity` rather than `tf.ensure_shape` matters: Grappler may evaluate an
-    `EnsureShape` on a known wrong input shape before the assert gets to run.
-    """
-    deps = []
-    for build in checks:
-        with tf.control_dependencies(deps):
-            deps = [build()]
-    with tf.control_dependencies(deps):
-        return [None if t is None else tf.identity(t) for t in tensors]
-
-
-def _assert_true(condition, message_parts) -> tf.Operation:
-    """An Assert op failing with the concatenation of `message_parts` (str or string tensors)."""
-    message = tf.strings.join([tf.constant(p) if isinstance(p, str) else p for p in message_parts])
-    return tf.debugging.Assert(condition, [message])
-
-
-def _assert_shape(name: str, x, tail: Sequence[int]) -> tf.Operation:
-    """Asserts that `x` has shape [N, *tail] for any N; the message names that shape."""
-    rank = 1 + len(tail)
-    shape = tf.shape(x)
-    # Padding keeps the slice valid whatever the actual rank; the rank test settles the rest.
-    padded = tf.concat([shape, tf.zeros([rank], tf.int32)], axis=0)[1:rank]
-    ok = tf.logical_and(tf.equal(tf.size(shape), rank),
-                        tf.reduce_all(tf.equal(padded, tf.constant(list(tail), tf.int32))))
-    shape_text = "[" + ", ".join(["N"] + [str(d) for d in tail]) + "]"
-    return _assert_true(ok, [f"{name} must have shape {shape_text}, got ", _format_ints(shape)])
-
-
-def _assert_label_range(name: str, label, num_classes: int) -> tf.Operation:
-    """Asserts 0 <= label < num_classes; the message shows up to 5 distinct offending values."""
-    flat = tf.reshape(label, [-1])
-    in_range = tf.logical_and(flat >= 0, flat < num_classes)
-    bad = tf.unique(tf.boolean_mask(flat, tf.logical_not(in_range))).y[:5]
-    return _assert_true(tf.reduce_all(in_range),
-                        [f"{name}: label must be in [0, {num_classes}), got ", _format_ints(bad)])
-
-
-def _format_ints(values) -> tf.Tensor:
-    """Formats an int vector as "[2, 3]"."""
-    return tf.strings.join(["[", tf.strings.reduce_join(tf.strings.as_string(values), separator=", "), "]"])
