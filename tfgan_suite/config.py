@@ -22,7 +22,7 @@ import json
 import sys
 from typing import Optional
 
-from tfgan_suite.settings import (ConfigError, above, at_least, check_fields, one_of,
+from tfgan_suite.settings import (ConfigError, at_least, check_fields, one_of,
                                   optional, setting, within)
 
 __all__ = ["Config", "ConfigError", "RESUMABLE", "SHARED", "resolve", "load", "differences",

@@ -94,14 +94,14 @@ def evaluate_model(model: str, *, dataset=None, num_samples=None, feature_net="a
 
     import tensorflow as tf
 
-    from tfgan_suite import __version__, serving
+    from tfgan_suite import __version__, export_dirs, graph_checks
     from tfgan_suite.data import MIXTURES, DataError
     from tfgan_suite.metrics import evaluation, reference
 
     try:
-        model_dir = serving.resolve_model_dir(model)
-        meta = serving.read_meta(model_dir)
-    except serving.ExportError as e:
+        model_dir = export_dirs.resolve_model_dir(model)
+        meta = export_dirs.read_meta(model_dir)
+    except export_dirs.ExportError as e:
         raise EvaluateError(f"--model: {e}") from None
     trained_on = meta.get("dataset")
     if dataset is None:
@@ -120,7 +120,7 @@ def evaluate_model(model: str, *, dataset=None, num_samples=None, feature_net="a
         loaded = tf.saved_model.load(model_dir)
     except Exception as e:  # Whatever the reason, the directory is not a usable model.
         raise EvaluateError(f"cannot load the SavedModel in {model_dir}: "
-                            f"{serving.signature_error_reason(e)}") from None
+                            f"{graph_checks.signature_error_reason(e)}") from None
     if "sample" not in loaded.signatures:
         raise EvaluateError(f"{model_dir} has no `sample` signature (it has "
                             f"{sorted(loaded.signatures)}); models exported by tfgan_suite have one")

@@ -1,8 +1,9 @@
 """Export a recommender's scorer (IRGAN's generator) as a SavedModel with a `score` signature.
 
-Same layout and guarantees as `tfgan_suite.serving.export_generator` (versioned directory
-written under a temporary name and renamed into place; metadata in
-`assets.extra/tfgan_suite.json`; loadable with plain `tf.saved_model.load`):
+Same layout and guarantees as `tfgan_suite.serving.export_generator`, from the same
+parts: a versioned directory written under a temporary name and renamed into place,
+with metadata in `assets.extra/tfgan_suite.json` (`export_dirs`), and input checks
+inside the graph (`graph_checks`); loadable with plain `tf.saved_model.load`:
 
     score(user int32 [N]) -> scores float32 [N, num_items]      (also `serving_default`)
 
@@ -14,14 +15,10 @@ the expected input, e.g. "score: user must have shape [N], got [2, 3]".
     TensorShape([2, 1682])
 """
 
-import json
-import os
-import shutil
-
 import keras
 import tensorflow as tf
 
-from tfgan_suite import serving
+from tfgan_suite import export_dirs, graph_checks
 
 _META_KEYS = ("variant", "dataset", "kind", "num_users", "num_items", "step",
               "tfgan_suite_version")
@@ -40,43 +37,30 @@ def export_scorer(scorer: keras.Model, export_base: str, *, meta: dict) -> str:
         The new version directory.
 
     Raises:
-        serving.ExportError: incomplete `meta`, or a scorer whose output does not match it.
+        export_dirs.ExportError: incomplete `meta`, or a scorer whose output does not
+            match it (the same class as `serving.ExportError`).
     """
     missing = [k for k in _META_KEYS if k not in meta]
     if missing:
-        raise serving.ExportError(f"`meta` lacks {missing}; it needs {list(_META_KEYS)}")
+        raise export_dirs.ExportError(f"`meta` lacks {missing}; it needs {list(_META_KEYS)}")
     num_users, num_items = int(meta["num_users"]), int(meta["num_items"])
     shape = list(scorer(tf.constant([0, num_users - 1], tf.int32)).shape)
     if shape != [2, num_items]:
-        raise serving.ExportError(f"the scorer maps user [2] to {shape}, but meta says "
-                                  f"num_items={num_items}")
-    os.makedirs(export_base, exist_ok=True)
-    tmp_dir = os.path.join(export_base,
-                           f".tmp-{serving._next_version(export_base)}-{os.getpid()}")  # pylint: disable=protected-access
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    try:
+        raise export_dirs.ExportError(f"the scorer maps user [2] to {shape}, but meta says "
+                                      f"num_items={num_items}")
+
+    def save(version_dir):
         module, signatures = _scoring_module(scorer, num_users)
-        tf.saved_model.save(module, tmp_dir, signatures=signatures)
-        os.makedirs(os.path.join(tmp_dir, serving.META_DIR), exist_ok=True)
-        with open(os.path.join(tmp_dir, serving.META_DIR, serving.META_FILENAME), "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True)
-            f.write("\n")
-        return serving._publish(tmp_dir, export_base)  # pylint: disable=protected-access
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
+        tf.saved_model.save(module, version_dir, signatures=signatures)
+
+    return export_dirs.write_version(export_base, save, meta)
 
 
 def _scoring_module(scorer, num_users):
-    # pylint: disable=protected-access
     def score(user):
-        rank_ok = tf.equal(tf.rank(user), 1)
-        checks = [
-            lambda: serving._assert_true(rank_ok, ["score: user must have shape [N], got ",
-                                                   serving._format_ints(tf.shape(user))]),
-            lambda: _assert_ids(user, num_users),
-        ]
-        (user,) = serving._after(checks, user)
+        checks = [lambda: graph_checks.assert_shape("score: user", user, []),
+                  lambda: graph_checks.assert_in_range("score: user", user, num_users)]
+        (user,) = graph_checks.after_checks(checks, user)
         user.set_shape([None])
         return {"scores": tf.cast(scorer(user, training=False), tf.float32)}
 
@@ -86,15 +70,6 @@ def _scoring_module(scorer, num_users):
     module = tf.Module(name="tfgan_suite_recsys_export")
     module.variables_used = list(concrete.variables)
     return module, signatures
-
-
-def _assert_ids(user, num_users):
-    flat = tf.reshape(user, [-1])
-    ok = tf.logical_and(flat >= 0, flat < num_users)
-    bad = tf.unique(tf.boolean_mask(flat, tf.logical_not(ok))).y[:5]
-    return serving._assert_true(  # pylint: disable=protected-access
-        tf.reduce_all(ok), [f"score: user must be in [0, {num_users}), got ",
-                            serving._format_ints(bad)])  # pylint: disable=protected-access
 
 
 def saved_model_scores(model_dir: str, num_users: int, batch: int = 1024):
@@ -108,7 +83,7 @@ def saved_model_scores(model_dir: str, num_users: int, batch: int = 1024):
     try:
         loaded = tf.saved_model.load(model_dir)
     except Exception as e:  # Whatever the reason, the directory is not a usable model.
-        raise ValueError(f"cannot load the SavedModel: {serving.signature_error_reason(e)}") from None
+        raise ValueError(f"cannot load the SavedModel: {graph_checks.signature_error_reason(e)}") from None
     if "score" not in loaded.signatures:
         raise ValueError(f"no `score` signature (it has {sorted(loaded.signatures)})")
     score = loaded.signatures["score"]

@@ -18,7 +18,7 @@ from typing import Optional
 
 from absl import app, flags
 
-from tfgan_suite import images
+from tfgan_suite import export_dirs, images
 from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_or_exit,
                                    usage_error)
 
@@ -79,17 +79,17 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
     import numpy as np
     import tensorflow as tf
 
-    from tfgan_suite import serving
+    from tfgan_suite import graph_checks
 
     try:
-        model_dir = serving.resolve_model_dir(model)
-    except serving.ExportError as e:
+        model_dir = export_dirs.resolve_model_dir(model)
+    except export_dirs.ExportError as e:
         raise SampleError(f"--model: {e}") from None
     try:
         loaded = tf.saved_model.load(model_dir)
     except Exception as e:  # Whatever the reason, the directory is not a usable model.
         raise SampleError(f"cannot load the SavedModel in {model_dir}: "
-                          f"{serving.signature_error_reason(e)}") from None
+                          f"{graph_checks.signature_error_reason(e)}") from None
     if "sample" not in loaded.signatures:
         raise SampleError(f"{model_dir} has no `sample` signature (it has {sorted(loaded.signatures)}); "
                           "models exported by tfgan_suite have one")
@@ -98,7 +98,7 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
     conditional = "label" in sample_fn.structured_input_signature[1]
     if conditional and label is None:
         raise SampleError(f"{model_dir} is a conditional model: pass --label=K with K in "
-                          f"{_class_range(serving, model_dir)}")
+                          f"{_class_range(model_dir)}")
     if not conditional and label is not None:
         raise SampleError(f"{model_dir} is unconditional: it takes no --label (got --label={label})")
 
@@ -109,7 +109,7 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
         result = sample_fn(**inputs)
     except tf.errors.InvalidArgumentError as e:
         what = f"--label={label}" if conditional else "the request"
-        raise SampleError(f"the model rejected {what}: {serving.signature_error_reason(e)}") from None
+        raise SampleError(f"the model rejected {what}: {graph_checks.signature_error_reason(e)}") from None
 
     described = f"from {model_dir} (seed {seed}" + ("" if label is None else f", label {label}") + ")"
     try:
@@ -127,29 +127,29 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
                               "draws images (an `images_uint8` output) or 2-D points [num, 2]")
         npy_path = os.path.splitext(out)[0] + ".npy"
         np.save(npy_path, points)
-        images.write_png(out, images.rasterize_points(points, modes=_mixture_modes(serving, model_dir)))
+        images.write_png(out, images.rasterize_points(points, modes=_mixture_modes(model_dir)))
         return f"wrote {out} and {npy_path}: {num} 2-D points {described}"
     except OSError as e:
         raise SampleError(f"cannot write {out}: {e.strerror or e}") from None
 
 
-def _mixture_modes(serving, model_dir: str):
+def _mixture_modes(model_dir: str):
     """The true mode centres of the mixture the model was trained on (ring8, grid25), or
     None when its metadata names no known mixture: the plot then frames the points."""
     from tfgan_suite.data import MIXTURES
 
     try:
-        dataset = serving.read_meta(model_dir).get("dataset")
-    except serving.ExportError:
+        dataset = export_dirs.read_meta(model_dir).get("dataset")
+    except export_dirs.ExportError:
         return None
     return MIXTURES[dataset][0] if dataset in MIXTURES else None
 
 
-def _class_range(serving, model_dir: str) -> str:
+def _class_range(model_dir: str) -> str:
     """"[0, K)" from the model's metadata, or a generic phrase when there is none."""
     try:
-        num_classes = serving.read_meta(model_dir).get("num_classes")
-    except serving.ExportError:
+        num_classes = export_dirs.read_meta(model_dir).get("num_classes")
+    except export_dirs.ExportError:
         num_classes = None
     return f"[0, {num_classes})" if isinstance(num_classes, int) else "[0, num_classes)"
 

@@ -1,18 +1,16 @@
 """Export a trained generator as a SavedModel that TensorFlow Serving can load.
 
 Why: a trained GAN is only useful if its generator can be run elsewhere. The export
-contains the generator (never the training wrapper or the discriminator), written in
-the layout TensorFlow Serving polls, and it is loadable with plain
-`tf.saved_model.load` in a process that has TensorFlow but not tfgan_suite.
-
-Layout (one directory per export; a server picks the highest version):
-
-    <export_base>/<version>/saved_model.pb
-                           /variables/
-                           /assets.extra/tfgan_suite.json   (metadata, see `read_meta`)
-
-A version is written to `<export_base>/.tmp-<version>-<pid>` and renamed into place
-when complete, so a model server polling `<export_base>` never sees half a model.
+contains the generator (never the training wrapper or the discriminator), and it is
+loadable with plain `tf.saved_model.load` in a process that has TensorFlow but not
+tfgan_suite. This module holds what is particular to a generator: its metadata
+schema, the check that the networks fit it, and the signatures below. The other parts
+of an export are shared with `recsys_serving`: where it goes and how it is written
+(`export_dirs`: a new integer version under the variant's directory, written under a
+temporary name and renamed into place, with the metadata file) and the input checks
+inside the signatures (`graph_checks`). The names readers have always imported from
+here (`resolve_model_dir`, `read_meta`, `ExportError`, `signature_error_reason`,
+`META_DIR`, `META_FILENAME`) are re-exported from those modules.
 
 Signatures (DESIGN.md §5):
 
@@ -33,21 +31,19 @@ the graph instead: "serving_default: z must have shape [N, 64], got [2, 3]". The
 shapes are also in the metadata file.
 """
 
-import errno
 import json
-import os
-import re
-import shutil
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Optional
 
 import keras
 import tensorflow as tf
 
-META_DIR = "assets.extra"
-META_FILENAME = "tfgan_suite.json"
+from tfgan_suite import export_dirs, graph_checks
+from tfgan_suite.export_dirs import META_DIR, META_FILENAME, ExportError, read_meta, resolve_model_dir
+from tfgan_suite.graph_checks import signature_error_reason
 
-_VERSION_NAME = re.compile(r"[0-9]+")
-_SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
+__all__ = ["export_generator", "ExportError", "read_meta", "resolve_model_dir",
+           "signature_error_reason", "META_DIR", "META_FILENAME"]
+
 # Required metadata keys and their JSON types (bool is rejected where int is meant).
 _META_TYPES = {
     "variant": str,
@@ -60,10 +56,6 @@ _META_TYPES = {
     "tfgan_suite_version": str,
 }
 _DATA_RANK = {"image": 3, "points": 1}
-
-
-class ExportError(ValueError):
-    """A model could not be exported, or a path does not hold an exported model."""
 
 
 def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
@@ -104,96 +96,12 @@ def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
     """
     meta = _checked_meta(meta)
     _check_network_shapes(generator, encoder, meta)
-    os.makedirs(export_base, exist_ok=True)
-    tmp_dir = os.path.join(export_base, f".tmp-{_next_version(export_base)}-{os.getpid()}")
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    try:
+
+    def save(version_dir):
         module, signatures = _serving_module(generator, encoder, meta)
-        tf.saved_model.save(module, tmp_dir, signatures=signatures)
-        os.makedirs(os.path.join(tmp_dir, META_DIR), exist_ok=True)
-        with open(os.path.join(tmp_dir, META_DIR, META_FILENAME), "w") as f:
-            json.dump(meta, f, indent=2, sort_keys=True)
-            f.write("\n")
-        return _publish(tmp_dir, export_base)
-    except BaseException:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
-        raise
+        tf.saved_model.save(module, version_dir, signatures=signatures)
 
-
-def resolve_model_dir(path: str) -> str:
-    """Returns the SavedModel directory that `path` designates.
-
-    Args:
-        path: a SavedModel directory (holding `saved_model.pb`), or an export base
-            with integer version subdirectories, in which case the highest version
-            is used, as TensorFlow Serving would. Other entries (such as a leftover
-            `.tmp-*` directory of an interrupted export) are ignored.
-
-    Returns:
-        The SavedModel directory.
-
-    Raises:
-        ExportError: with a one-line message when `path` is neither.
-    """
-    expected = ("expected a SavedModel directory (with saved_model.pb) or an export "
-                "directory with integer version subdirectories such as 1/, 2/")
-    if not os.path.exists(path):
-        raise ExportError(f"{path} does not exist; {expected}")
-    if not os.path.isdir(path):
-        raise ExportError(f"{path} is not a directory; {expected}")
-    if _is_saved_model(path):
-        return path
-    versions = _versions(path)
-    if not versions:
-        raise ExportError(f"{path} holds no saved_model.pb and no version subdirectories; {expected}")
-    latest = os.path.join(path, versions[max(versions)])
-    if not _is_saved_model(latest):
-        raise ExportError(f"{latest} (the highest version in {path}) holds no saved_model.pb")
-    return latest
-
-
-def read_meta(model_dir: str) -> dict:
-    """Reads the metadata written by `export_generator`.
-
-    Args:
-        model_dir: a SavedModel directory or an export base (see `resolve_model_dir`).
-
-    Returns:
-        The `meta` dict given at export time.
-
-    Raises:
-        ExportError: no readable `assets.extra/tfgan_suite.json` (e.g. the SavedModel
-            was not written by tfgan_suite).
-    """
-    model_dir = resolve_model_dir(model_dir)
-    path = os.path.join(model_dir, META_DIR, META_FILENAME)
-    try:
-        with open(path) as f:
-            meta = json.load(f)
-    except FileNotFoundError:
-        raise ExportError(f"{model_dir} has no {META_DIR}/{META_FILENAME}; "
-                          "it was not exported by tfgan_suite") from None
-    except (OSError, ValueError) as e:
-        raise ExportError(f"cannot read {path}: {e}") from None
-    if not isinstance(meta, dict):
-        raise ExportError(f"{path} does not hold a JSON object")
-    return meta
-
-
-def signature_error_reason(error: BaseException) -> str:
-    """The one-line reason of an error raised when calling an exported signature.
-
-    Why: TensorFlow wraps the message of a failed in-graph check in several lines
-    (node names, "Graph execution error"); command-line tools want just the reason,
-    e.g. "sample: label must be in [0, 10), got [12]".
-    """
-    text = getattr(error, "message", None) or str(error)
-    match = re.search(r"assertion failed: \[(.*)\]", text)
-    if match:
-        return match.group(1)
-    lines = [line.strip() for line in text.splitlines() if line.strip()
-             and not line.startswith(("Graph execution error", "Detected at node"))]
-    return lines[0] if lines else type(error).__name__
+    return export_dirs.write_version(export_base, save, meta)
 
 
 def _checked_meta(meta: dict) -> dict:
@@ -254,41 +162,6 @@ def _check_network_shapes(generator: keras.Model, encoder: Optional[keras.Model]
                           f"{list(getattr(code, 'shape', []))}, expected [2, {latent_dim}]")
 
 
-def _versions(export_base: str) -> Dict[int, str]:
-    """Integer-named subdirectories of `export_base`, as {version: directory name}."""
-    try:
-        names = os.listdir(export_base)
-    except (FileNotFoundError, NotADirectoryError):
-        return {}
-    return {int(name): name for name in sorted(names)
-            if _VERSION_NAME.fullmatch(name) and os.path.isdir(os.path.join(export_base, name))}
-
-
-def _next_version(export_base: str) -> int:
-    return max(_versions(export_base), default=0) + 1
-
-
-def _is_saved_model(path: str) -> bool:
-    return any(os.path.isfile(os.path.join(path, name)) for name in _SAVED_MODEL_FILES)
-
-
-def _publish(tmp_dir: str, export_base: str) -> str:
-    """Renames the finished `tmp_dir` to the next free version directory.
-
-    `os.rename` is atomic and fails when the target is a non-empty directory, so if
-    another process claims the same version first we take the next one.
-    """
-    for _ in range(100):
-        target = os.path.join(export_base, str(_next_version(export_base)))
-        try:
-            os.rename(tmp_dir, target)
-            return target
-        except OSError as e:
-            if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                raise
-    raise ExportError(f"could not claim a free version directory in {export_base}")
-
-
 def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta: dict):
     """Builds the object to save (it tracks the networks' variables) and its signatures."""
     latent_dim, data_shape = meta["latent_dim"], meta["data_shape"]
@@ -308,28 +181,29 @@ def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta
         def length_check():
             length = expected_length()
             ok = tf.logical_and(tf.equal(tf.rank(label), 1), tf.equal(tf.size(label), length))
-            return _assert_true(ok, [f"{name}: label must have shape [{length_name}] = [",
-                                     tf.strings.as_string(length), f"]{note}, got ",
-                                     _format_ints(tf.shape(label))])
-        return [length_check, lambda: _assert_label_range(name, label, num_classes)]
+            return graph_checks.assert_true(ok, [f"{name}: label must have shape [{length_name}] = [",
+                                                 tf.strings.as_string(length), f"]{note}, got ",
+                                                 graph_checks.format_ints(tf.shape(label))])
+        return [length_check, lambda: graph_checks.assert_in_range(f"{name}: label", label, num_classes)]
 
     def serving_default(z, label=None):
-        checks = [lambda: _assert_shape("serving_default: z", z, [latent_dim])]
+        checks = [lambda: graph_checks.assert_shape("serving_default: z", z, [latent_dim])]
         if label is not None:
             checks += label_checks("serving_default", label, lambda: tf.shape(z)[0], "N",
                                    " (one per row of z)")
-        z, label = _after(checks, z, label)
+        z, label = graph_checks.after_checks(checks, z, label)
         z.set_shape([None, latent_dim])
         if label is not None:
             label.set_shape([None])
         return outputs(z, label)
 
     def sample(num, seed, label=None):
-        checks = [lambda: _assert_true(tf.greater_equal(num, 1),
-                                       ["sample: num must be >= 1, got ", tf.strings.as_string(num)])]
+        checks = [lambda: graph_checks.assert_true(tf.greater_equal(num, 1),
+                                                   ["sample: num must be >= 1, got ",
+                                                    tf.strings.as_string(num)])]
         if label is not None:
             checks += label_checks("sample", label, lambda: num, "num")
-        num, label = _after(checks, num, label)
+        num, label = graph_checks.after_checks(checks, num, label)
         if label is not None:
             label.set_shape([None])
         z = tf.random.stateless_normal(tf.stack([num, latent_dim]),
@@ -356,7 +230,8 @@ def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta
         data_name = "images" if is_image else "points"
 
         def encode(data):
-            (data,) = _after([lambda: _assert_shape(f"encode: {data_name}", data, data_shape)], data)
+            (data,) = graph_checks.after_checks(
+                [lambda: graph_checks.assert_shape(f"encode: {data_name}", data, data_shape)], data)
             data.set_shape([None] + data_shape)
             network_input = data * 2.0 - 1.0 if is_image else data  # images: [0, 1] -> [-1, 1]
             return {"z": tf.cast(encoder(network_input, training=False), tf.float32)}
@@ -382,52 +257,3 @@ def _unique(items) -> list:
             seen.add(id(item))
             result.append(item)
     return result
-
-
-def _after(checks: Sequence[Callable[[], tf.Operation]], *tensors) -> List:
-    """Builds the assert ops from `checks` in order; returns `tensors` gated on them.
-
-    Each check is built under a control dependency on the previous one, so the first
-    violated condition is the one reported, and nothing downstream of the returned
-    tensors (None passes through) runs before all checks passed. Gating with
-    `tf.identity` rather than `tf.ensure_shape` matters: Grappler may evaluate an
-    `EnsureShape` on a known wrong input shape before the assert gets to run.
-    """
-    deps = []
-    for build in checks:
-        with tf.control_dependencies(deps):
-            deps = [build()]
-    with tf.control_dependencies(deps):
-        return [None if t is None else tf.identity(t) for t in tensors]
-
-
-def _assert_true(condition, message_parts) -> tf.Operation:
-    """An Assert op failing with the concatenation of `message_parts` (str or string tensors)."""
-    message = tf.strings.join([tf.constant(p) if isinstance(p, str) else p for p in message_parts])
-    return tf.debugging.Assert(condition, [message])
-
-
-def _assert_shape(name: str, x, tail: Sequence[int]) -> tf.Operation:
-    """Asserts that `x` has shape [N, *tail] for any N; the message names that shape."""
-    rank = 1 + len(tail)
-    shape = tf.shape(x)
-    # Padding keeps the slice valid whatever the actual rank; the rank test settles the rest.
-    padded = tf.concat([shape, tf.zeros([rank], tf.int32)], axis=0)[1:rank]
-    ok = tf.logical_and(tf.equal(tf.size(shape), rank),
-                        tf.reduce_all(tf.equal(padded, tf.constant(list(tail), tf.int32))))
-    shape_text = "[" + ", ".join(["N"] + [str(d) for d in tail]) + "]"
-    return _assert_true(ok, [f"{name} must have shape {shape_text}, got ", _format_ints(shape)])
-
-
-def _assert_label_range(name: str, label, num_classes: int) -> tf.Operation:
-    """Asserts 0 <= label < num_classes; the message shows up to 5 distinct offending values."""
-    flat = tf.reshape(label, [-1])
-    in_range = tf.logical_and(flat >= 0, flat < num_classes)
-    bad = tf.unique(tf.boolean_mask(flat, tf.logical_not(in_range))).y[:5]
-    return _assert_true(tf.reduce_all(in_range),
-                        [f"{name}: label must be in [0, {num_classes}), got ", _format_ints(bad)])
-
-
-def _format_ints(values) -> tf.Tensor:
-    """Formats an int vector as "[2, 3]"."""
-    return tf.strings.join(["[", tf.strings.reduce_join(tf.strings.as_string(values), separator=", "), "]"])
