@@ -326,11 +326,11 @@ GRID_MEANS = np.stack(np.meshgrid(GRID_AXIS, GRID_AXIS), axis=-1).reshape(25, 2)
 GRID_STD = 0.05
 
 
-def test_capture_rule_is_one_sample_on_both_mixtures():
+def test_capture_rules_per_mixture():
     from tfgan_suite.data import MIXTURES
     from tfgan_suite.metrics import evaluation, modes
 
-    assert modes.CAPTURE_MIN_COUNT == {"ring8": 1, "grid25": 1}
+    assert modes.CAPTURE_MIN_COUNT == {"ring8": 1, "grid25": 20}
     assert set(modes.CAPTURE_MIN_COUNT) == set(MIXTURES)
     assert evaluation.MODE_MIN_COUNT == modes.CAPTURE_MIN_COUNT
     assert modes.NUM_SAMPLES == evaluation.DEFAULT_POINT_SAMPLES == 2500

@@ -12,10 +12,11 @@ for errors found after parsing:
     app.run(main, flags_parser=parse_flags_or_exit)
 """
 
+import os
 import sys
-from typing import List, NoReturn
+from typing import Callable, List, NoReturn, Optional
 
-from absl import flags
+from absl import app, flags
 
 
 def usage_error(msg: str) -> NoReturn:
@@ -38,6 +39,15 @@ def parse_flags_or_exit(argv: List[str]) -> list:
         return flags.FLAGS(argv)
     except flags.Error as e:
         usage_error(f"{e} (see --help)")
+
+
+def run_main(main: Callable, define_flags: Optional[Callable] = None) -> None:
+    """A console entry point: TensorFlow's C++ logs kept quiet, the command's flags defined,
+    then `main` run by absl with every usage error as one line (`parse_flags_or_exit`)."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if define_flags is not None:
+        define_flags()
+    app.run(main, flags_parser=parse_flags_or_exit)
 
 
 INT64_RANGE = (-2**63, 2**63 - 1)

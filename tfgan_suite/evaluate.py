@@ -28,10 +28,9 @@ import math
 import os
 import sys
 
-from absl import app, flags
+from absl import flags
 
-from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_or_exit,
-                                   usage_error)
+from tfgan_suite.cli_utils import INT64_RANGE, define_model_flag, run_main, usage_error
 
 
 class EvaluateError(ValueError):
@@ -303,9 +302,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console entry point (`tfgan-evaluate`, `python -m tfgan_suite.evaluate`)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's C++ chatter quiet.
-    define_flags()
-    app.run(main, flags_parser=parse_flags_or_exit)
+    run_main(main, define_flags)
 
 
 if __name__ == "__main__":

@@ -16,11 +16,10 @@ line on stderr and exit status 2.
 import os
 from typing import Optional
 
-from absl import app, flags
+from absl import flags
 
 from tfgan_suite import export_dirs, images
-from tfgan_suite.cli_utils import (INT64_RANGE, define_model_flag, parse_flags_or_exit,
-                                   usage_error)
+from tfgan_suite.cli_utils import INT64_RANGE, define_model_flag, run_main, usage_error
 
 GRID_PADDING = 2
 _INT32_RANGE = (-2**31, 2**31 - 1)
@@ -166,9 +165,7 @@ def main(argv) -> None:
 
 def run() -> None:
     """Console entry point (`tfgan-sample`, `python -m tfgan_suite.sample`)."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Keep TensorFlow's C++ chatter quiet.
-    define_flags()
-    app.run(main, flags_parser=parse_flags_or_exit)
+    run_main(main, define_flags)
 
 
 if __name__ == "__main__":

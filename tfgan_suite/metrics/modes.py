@@ -16,9 +16,12 @@ NUM_SAMPLES = 2500
 HIGH_QUALITY_STDS = 3.0
 # High-quality samples a mode needs to count as captured, per mixture. VEEGAN: "the number
 # of mixture components whose mean is nearest to at least one high quality sample"; the
-# PacGAN authors' metric code counts the modes with a non-zero count, on the ring and the
-# grid alike. No source reachable here uses another threshold for either mixture.
-CAPTURE_MIN_COUNT = {"ring8": 1, "grid25": 1}
+# PacGAN authors' metric code counts the modes with a non-zero count. For the grid this
+# suite keeps the stricter rule it has always used, 20 of 2,500 samples (1/5 of a mode's
+# expected 100), which an earlier reading attributed to PacGAN's text; that text was not
+# reachable to confirm it. A stricter count can only understate coverage, so a grid
+# result here is never better than it would be under the looser rule.
+CAPTURE_MIN_COUNT = {"ring8": 1, "grid25": 20}
 
 
 def mode_histogram(samples, means, std, num_std=HIGH_QUALITY_STDS):
@@ -56,9 +59,9 @@ def mode_metrics(samples, means, std, min_count=1, num_std=HIGH_QUALITY_STDS):
     The rules (VEEGAN section 5.1, reused by PacGAN section 5, on `NUM_SAMPLES` samples):
       * high quality: a sample whose distance to its nearest mean is < `num_std` * `std`
         (3 std); see `mode_histogram`.
-      * modes covered: the modes holding >= `min_count` high-quality samples. The papers'
-        rule is one sample (`min_count=1`, the default) for ring8 and grid25 alike
-        (`CAPTURE_MIN_COUNT`); a stricter `min_count` is a convention of one's own.
+      * modes covered: the modes holding >= `min_count` high-quality samples: one for
+        ring8 (VEEGAN's rule, the default), 20 for grid25 (`CAPTURE_MIN_COUNT`: the
+        stricter of the two readings of PacGAN, see there).
       * reverse_kl = KL(q || p) = sum_k q_k log(q_k / p_k), q the histogram of
         high-quality samples over the modes (normalised to sum to 1), p uniform (1/K),
         the true mode weights of ring8 and grid25. Empty modes (q_k = 0) contribute 0
