@@ -182,16 +182,19 @@ class GANModel(keras.Model):
         progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
         return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
 
-    def noisy(self, x):
+    def noisy(self, x, seed=None):
         """x plus instance noise N(0, sigma_t^2); x itself when instance noise is off.
+
+        `seed`: the stateless seed of the noise (default: `next_seed()`), for a step that
+        numbers some of its draws itself (`wgan`'s critic chunks).
 
         Reference: Sonderby et al., "Amortised MAP Inference for Image Super-resolution",
         ICLR 2017, section 3.3; Arjovsky & Bottou, ICLR 2017.
         """
         if self.instance_noise == 0.0:
             return x
-        noise = tf.random.stateless_normal(tf.shape(x), seed=self.next_seed(),
-                                           dtype=x.dtype)
+        noise = tf.random.stateless_normal(tf.shape(x), dtype=x.dtype,
+                                           seed=self.next_seed() if seed is None else seed)
         return x + tf.cast(self.instance_noise_std(), x.dtype) * noise
 
     def minimize(self, optimizer, tape, loss, variables):

@@ -200,23 +200,31 @@ class WGAN(GANModel):
         """Random draws of the last call: its d_steps critic updates and the generator's."""
         return self._critic_draws() * self.d_steps + (1 if self.instance_noise == 0.0 else 2)
 
-    _draw_offset = None  # set (a traced int64) while a critic chunk is traced
-
-    def next_seed(self):
-        """`GANModel.next_seed`, shifted by `_draw_offset` inside a critic chunk."""
-        seed = super().next_seed()
-        if self._draw_offset is None:
+    def _seed(self, draw_offset):
+        """The next draw's seed, `draw_offset` draws on (None: not moved)."""
+        seed = self.next_seed()
+        if draw_offset is None:
             return seed
-        return seed + tf.stack([tf.zeros([], tf.int64), self._draw_offset])
+        return seed + tf.stack([tf.zeros([], tf.int64), draw_offset])
 
-    def _critic_update(self, real_batch, batch_size):
+    def _critic_update(self, real_batch, batch_size, draw_offset=None):
         """One critic update (Algorithm 1, lines 3-8), instance noise on both of the
-        critic's inputs as in `gan`; returns (loss, real scores, fake scores)."""
+        critic's inputs as in `gan`; returns (loss, real scores, fake scores).
+
+        Its draws: z, then (with instance noise) the noise of the real and of the fake
+        batch, each `draw_offset` draws on. The offset is passed, not kept on the model:
+        under MirroredStrategy the replicas trace this concurrently on the one model.
+        """
         d_loss_fn, _ = losses.get(self.loss_name)
-        fake = self.generator(self.latent(batch_size), training=True)
+        z = tf.random.stateless_normal([batch_size, self.latent_dim],
+                                       seed=self._seed(draw_offset))
+        fake = self.generator(z, training=True)
+        if self.instance_noise != 0.0:
+            real_batch = self.noisy(real_batch, seed=self._seed(draw_offset))
+            fake = self.noisy(fake, seed=self._seed(draw_offset))
         with tf.GradientTape() as tape:
-            real_scores = self.discriminator(self.noisy(real_batch), training=True)
-            fake_scores = self.discriminator(self.noisy(fake), training=True)
+            real_scores = self.discriminator(real_batch, training=True)
+            fake_scores = self.discriminator(fake, training=True)
             d_loss = d_loss_fn(real_scores, fake_scores)
         self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
         self.clip_critic()
@@ -228,15 +236,11 @@ class WGAN(GANModel):
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // n_critic
         # The i-th update of this trace makes draws i * _critic_draws() + (0, 1, 2) of the
-        # trace; shifted past the last call's draws and those of chunk updates 0 .. first-1.
-        self._draw_offset = tf.cast(
-            self._last_call_draws() + self._critic_draws() * first, tf.int64)
-        try:
-            for real_batch in _critic_batches(real, n_critic, first, size):
-                d_loss, _, _ = self._critic_update(real_batch, batch_size)
-        finally:
-            self._draw_offset = None
-            self._draws = 0  # this trace's draws are numbered; the next trace starts at 0
+        # trace; moved past the last call's draws and those of chunk updates 0 .. first-1.
+        offset = tf.cast(self._last_call_draws() + self._critic_draws() * first, tf.int64)
+        for real_batch in _critic_batches(real, n_critic, first, size):
+            d_loss, _, _ = self._critic_update(real_batch, batch_size, offset)
+        self._draws = 0  # this trace's draws are numbered; the next trace starts again at 0
         return {"d_loss": d_loss}
 
     def _last_critic_steps_and_generator(self, inputs):
