@@ -12,6 +12,7 @@ Helpers a `train_step` uses:
     z = self.latent(batch_size)                        # per-replica, per-step, per-draw stream
     x = self.noisy(x)                                  # instance noise on D's inputs
     self.minimize(optimizer, tape, loss, variables)    # replica-correct update
+    grads = self.replica_gradients(tape, loss, vars)   # ... its gradients, applied later
     self.add_state(name)                               # (in __init__) checkpointed scalar
     return self.end_step(logs)                         # step += 1, logs out
 """
@@ -204,6 +205,11 @@ class GANModel(keras.Model):
         is divided by the replica count: the update is that of the mean over the global
         batch, at any replica count. Loss values are logged unscaled.
         """
+        optimizer.apply(self.replica_gradients(tape, loss, variables), variables)
+
+    def replica_gradients(self, tape, loss, variables):
+        """The gradients `minimize` applies, for a step that computes several players'
+        gradients before it applies any (`optimizer.apply(grads, variables)`)."""
         grads = tape.gradient(loss, variables)
         replicas = self.num_replicas
         if replicas > 1:
@@ -211,7 +217,7 @@ class GANModel(keras.Model):
             grads = [None if g is None
                      else tf.IndexedSlices(g.values / replicas, g.indices, g.dense_shape)
                      if isinstance(g, tf.IndexedSlices) else g / replicas for g in grads]
-        optimizer.apply(grads, variables)
+        return grads
 
     def end_step(self, logs):
         """Counts the generator update and returns `logs` as float32 scalars.
