@@ -159,7 +159,7 @@ def test_export_takes_label_and_refuses_out_of_range_labels_in_a_fresh_process(t
     data = helpers.tiny_points()
     cfg = training.fit_to_data(_config(tmp_path), data)
     model = training.build_model(cfg, data)
-    export_path = training.export_model(model, cfg, data, step=0)
+    export_path = model.export(cfg, data, step=0)
     z = RNG.standard_normal((4, cfg.latent_dim)).astype(np.float32)
     np.save(tmp_path / "z.npy", z)
     expected = model.generate(tf.constant(z), tf.constant([0, 7, 3, 3])).numpy()

@@ -171,11 +171,15 @@ def test_element_that_is_not_whole_batches_is_refused():
         model.fit(ds, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)
 
 
-def test_train_runs_100_critic_updates_per_early_step_and_resumes_exactly(tmp_path):
-    # d_steps=1 keeps the traces small; 25 -> 26 crosses the end of the early bursts.
+@pytest.mark.parametrize("instance_noise", [0.0, 0.1])
+def test_train_runs_100_critic_updates_per_early_step_and_resumes_exactly(tmp_path,
+                                                                          instance_noise):
+    # d_steps=1 keeps the traces small; 25 -> 26 crosses the end of the early bursts. With
+    # instance noise every critic update of the chunks draws noise too.
     data = helpers.tiny_points()
     settings = dict(variant="wgan", width=8, batch_size=8, seed=3, d_steps=1, export=False,
-                    checkpoint_every=1000, sample_every=1000, log_every=1)
+                    checkpoint_every=1000, sample_every=1000, log_every=1,
+                    instance_noise=instance_noise, instance_noise_steps=50)
     full = training.train(training.resolve_config(dict(settings, steps=26,
                                                        run_dir=str(tmp_path / "full"))),
                           data=data, verbose=0)
@@ -192,3 +196,95 @@ def test_train_runs_100_critic_updates_per_early_step_and_resumes_exactly(tmp_pa
                     resumed.model.generator.weights + resumed.model.discriminator.weights
                     + resumed.model.d_optimizer.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+# ------------------------------------------------------------------------------ instance noise
+#
+# With instance noise sigma the critic sees x + sigma e_r and b + sigma e_f, so for the linear
+# critic grad_w = b + sigma mean(e_f) - mean(x) - sigma mean(e_r); grad_c stays 0 and G's
+# gradient -w' does not depend on the noise. The noise is reproduced here from the step's
+# documented draw numbering (seed [seed, step * 4096 + draw]): a critic update draws z, the
+# real batch's noise and the fake batch's; the last call (its d_steps critic updates, then
+# G's z and noise) numbers from 0, and the earlier (chunked) critic updates follow it.
+
+SEED = 7
+DRAWS_PER_STEP = 1 << 12
+
+
+def drawn_noise(step, draw, shape):
+    """The N(0, 1) draw `draw` of generator step `step` (one replica, no XLA)."""
+    seed = tf.constant([SEED, step * DRAWS_PER_STEP + draw], tf.int64)
+    return tf.random.stateless_normal(shape, seed=seed).numpy()
+
+
+def test_wgan_instance_noise_enters_the_critic_update_as_drawn():
+    lr, sigma, clip = 0.2, 0.5, 10.0   # clip so wide that it stays inactive
+    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False, seed=SEED,
+                        instance_noise=sigma, instance_noise_steps=4)
+    w, c, b, logs = one_step(model)
+    # d_steps = 1: draws 0 = z, 1 = noise on x, 2 = noise on G(z); 3, 4 for G's update.
+    e_real, e_fake = drawn_noise(0, 1, X.shape), drawn_noise(0, 2, X.shape)
+    shift = sigma * (e_fake.mean(0) - e_real.mean(0))
+    expected_w = W0 - lr * (B0 - X.mean(0) + shift)
+    assert np.abs(lr * shift).max() > 0.05   # the noise moves w by far more than rtol
+    np.testing.assert_allclose(w, expected_w, rtol=1e-5)
+    np.testing.assert_allclose(c, C0, rtol=1e-6)
+    np.testing.assert_allclose(b, B0 + lr * expected_w, rtol=1e-5)
+    np.testing.assert_allclose(
+        logs["wasserstein"], W0 @ (X.mean(0) + sigma * e_real.mean(0) - B0
+                                   - sigma * e_fake.mean(0)), rtol=1e-5)
+    np.testing.assert_allclose(logs["instance_noise"], sigma, rtol=1e-6)
+    # sigma = 0: the noiseless closed form (and no noise draws).
+    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False, seed=SEED)
+    w, _, _, logs = one_step(model)
+    np.testing.assert_allclose(w, W0 - lr * (B0 - X.mean(0)), rtol=1e-6)
+    assert logs["instance_noise"] == 0.0
+
+
+def test_wgan_instance_noise_in_chunked_critic_updates_over_two_steps():
+    """n_critic = 5 with d_steps = 2: chunks of 2 and 1 critic updates, then the last call;
+    every update gets its own noise (distinct draws), and step 1 draws anew."""
+    lr, sigma, clip, d_steps, n_critic, steps = 0.1, 0.3, 1.0, 2, 5, 4
+    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False, seed=SEED,
+                        d_steps=d_steps, batch_size=len(X), instance_noise=sigma,
+                        instance_noise_steps=steps)
+    batches = [X + 0.1 * j for j in range(n_critic)]
+    element = np.concatenate(batches)
+    history = model.fit(tf.data.Dataset.from_tensors(element).repeat(), steps_per_epoch=2,
+                        epochs=1, verbose=0, shuffle=False)
+
+    last_call = 3 * d_steps + 2               # draws of the last call
+
+    def reference(sigma):
+        """(w, K, b, draws) after 2 steps; G(z) = z K + b with K = 0 only at the start."""
+        w, k, b, draws = W0.copy(), np.zeros((3, 2)), B0.copy(), []
+        for step in range(2):
+            sigma_t = sigma * (1 - step / steps)
+            for j in range(n_critic):         # critic update j uses real batch j
+                chunked = j < n_critic - d_steps
+                first = last_call + 3 * j if chunked else 3 * (j - (n_critic - d_steps))
+                draws += [(step, first), (step, first + 1), (step, first + 2)]
+                fake = drawn_noise(step, first, (len(X), 3)) @ k + b
+                e_real = drawn_noise(step, first + 1, X.shape)
+                e_fake = drawn_noise(step, first + 2, X.shape)
+                grad_w = (fake.mean(0) - batches[j].mean(0)
+                          + sigma_t * (e_fake.mean(0) - e_real.mean(0)))
+                w = np.clip(w - lr * grad_w, -clip, clip)
+            draws += [(step, 3 * d_steps), (step, 3 * d_steps + 1)]
+            z = drawn_noise(step, 3 * d_steps, (len(X), 3))
+            k = k + lr * np.outer(z.mean(0), w)   # loss -mean(z K + b + noise) . w - c
+            b = b + lr * w
+        return w, k, b, draws
+
+    w, k, b, draws = reference(sigma)
+    w_noiseless, _, b_noiseless, _ = reference(0.0)
+    assert np.abs(w - w_noiseless).max() > 0.05 and np.abs(b - b_noiseless).max() > 0.005
+    assert len(set(draws)) == len(draws) == 2 * (3 * n_critic + 2)
+    d_kernel, _ = model.discriminator.layers[-1].get_weights()
+    g_kernel, g_bias = model.generator.layers[-1].get_weights()
+    np.testing.assert_allclose(d_kernel[:, 0], w, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g_kernel, k, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(g_bias, b, rtol=1e-5)
+    assert int(model.d_optimizer.iterations.numpy()) == 2 * n_critic
+    np.testing.assert_allclose(history.history["instance_noise"][-1], sigma * (1 - 1 / steps),
+                               rtol=1e-6)

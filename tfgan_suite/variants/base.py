@@ -12,6 +12,7 @@ Helpers a `train_step` uses:
     z = self.latent(batch_size)                        # per-replica, per-step, per-draw stream
     x = self.noisy(x)                                  # instance noise on D's inputs
     self.minimize(optimizer, tape, loss, variables)    # replica-correct update
+    grads = self.replica_gradients(tape, loss, vars)   # ... its gradients, applied later
     self.add_state(name)                               # (in __init__) checkpointed scalar
     return self.end_step(logs)                         # step += 1, logs out
 """
@@ -201,16 +202,19 @@ class GANModel(keras.Model):
         progress = tf.cast(self.step, tf.float32) / float(self.instance_noise_steps)
         return self.instance_noise * tf.maximum(0.0, 1.0 - progress)
 
-    def noisy(self, x):
+    def noisy(self, x, seed=None):
         """x plus instance noise N(0, sigma_t^2); x itself when instance noise is off.
+
+        `seed`: the stateless seed of the noise (default: `next_seed()`), for a step that
+        numbers some of its draws itself (`wgan`'s critic chunks).
 
         Reference: Sonderby et al., "Amortised MAP Inference for Image Super-resolution",
         ICLR 2017, section 3.3; Arjovsky & Bottou, ICLR 2017.
         """
         if self.instance_noise == 0.0:
             return x
-        noise = tf.random.stateless_normal(tf.shape(x), seed=self.next_seed(),
-                                           dtype=x.dtype)
+        noise = tf.random.stateless_normal(tf.shape(x), dtype=x.dtype,
+                                           seed=self.next_seed() if seed is None else seed)
         return x + tf.cast(self.instance_noise_std(), x.dtype) * noise
 
     def minimize(self, optimizer, tape, loss, variables):
@@ -220,6 +224,11 @@ class GANModel(keras.Model):
         is divided by the replica count: the update is that of the mean over the global
         batch, at any replica count. Loss values are logged unscaled.
         """
+        optimizer.apply(self.replica_gradients(tape, loss, variables), variables)
+
+    def replica_gradients(self, tape, loss, variables):
+        """The gradients `minimize` applies, for a step that computes several players'
+        gradients before it applies any (`optimizer.apply(grads, variables)`)."""
         grads = tape.gradient(loss, variables)
         replicas = self.num_replicas
         if replicas > 1:
@@ -227,7 +236,7 @@ class GANModel(keras.Model):
             grads = [None if g is None
                      else tf.IndexedSlices(g.values / replicas, g.indices, g.dense_shape)
                      if isinstance(g, tf.IndexedSlices) else g / replicas for g in grads]
-        optimizer.apply(grads, variables)
+        return grads
 
     def end_step(self, logs):
         """Counts the generator update and returns `logs` as float32 scalars.

@@ -6,6 +6,11 @@ equilibrium E[L(G(z))] = gamma E[L(x)]:
 
     k_{t+1} = clip(k_t + lambda_k (gamma L(x) - L(G(z_G))), 0, 1),   k_0 = 0.
 
+One step, as in the paper's training procedure: L(x), L(G(z_D)) and L(G(z_G)) are computed
+from one state (theta_D, theta_G, k_t); both players' gradients are taken there and then
+both updates are applied (simultaneous, not alternating), and k_{t+1} and M_global use
+those same L(x) and L(G(z_G)).
+
 M_global = L(x) + |gamma L(x) - L(G(z_G))| measures convergence: it falls as the samples
 improve, and k_t rises from 0 and settles. Both are logged every step (`k_t`,
 `m_global`, with `l_real`, `l_fake`, `d_loss`, `g_loss`).
@@ -32,8 +37,9 @@ Where this follows or departs from the paper:
 - Width n: the paper uses n = 64 (at 64x64); the default here is 32, which gives
   recognisable Fashion-MNIST garments of every class in 10,000 steps, about an hour on a
   2-core CPU (`--width=64` for the paper's).
-- `--d_steps=k` gives k D updates per G update (the paper: 1), each on a fresh real batch;
-  the controller uses L(x) of the last one.
+- `--d_steps=k` gives k D updates per G update (the paper: 1), each on a fresh real batch:
+  the first k - 1 alone, the last one simultaneous with G's, whose state also gives the
+  controller its L(x) and L(G(z_G)).
 """
 
 import dataclasses
@@ -135,27 +141,45 @@ class BEGAN(GANModel):
         return tf.reduce_mean(energy.l1_energy(x, self.discriminator(x, training=True)))
 
     def train_step(self, data):
+        """Both players' gradients from one state (theta_D, theta_G, k_t), then both updates.
+
+        The paper's eq. 4 defines L_D, L_G and k_{t+1} of step t on one state, from which
+        theta_D and theta_G are updated simultaneously (the widely used TensorFlow
+        implementations run both updates and k's in one graph evaluation). So L(x),
+        L(G(z_D)) and L(G(z_G)) are evaluated before either player moves; only
+        with `--d_steps=k > 1` do the first k - 1 D updates run before, each on its own
+        real batch, and the last one is the simultaneous one.
+        """
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // self.d_steps
         k = tf.convert_to_tensor(self.k_t)
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        batches = self.real_batches(real)
 
-        # Discriminator: L_D = L(x) - k_t L(G(z_D)).
-        for real_batch, _ in self.real_batches(real):
+        # --d_steps > 1: the extra D updates, L_D = L(x) - k_t L(G(z_D)).
+        for real_batch, _ in batches[:-1]:
             fake = self.generator(self.latent(batch_size), training=True)
             with tf.GradientTape() as tape:
-                l_real = self.reconstruction_loss(real_batch)
-                l_fake_d = self.reconstruction_loss(fake)
-                d_loss = energy.began_d_loss(l_real, l_fake_d, k)
-            self.minimize(self.d_optimizer, tape, d_loss,
-                          self.discriminator.trainable_variables)
+                d_loss = energy.began_d_loss(self.reconstruction_loss(real_batch),
+                                             self.reconstruction_loss(fake), k)
+            self.minimize(self.d_optimizer, tape, d_loss, d_vars)
 
-        # Generator: L_G = L(G(z_G)), through the just-updated auto-encoder.
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.latent(batch_size), training=True)
-            g_loss = self.reconstruction_loss(fake)
-        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+        # One state for everything below: L_D = L(x) - k_t L(G(z_D)), L_G = L(G(z_G)).
+        fake_d = self.generator(self.latent(batch_size), training=True)
+        with tf.GradientTape() as d_tape:
+            l_real = self.reconstruction_loss(batches[-1][0])
+            l_fake_d = self.reconstruction_loss(fake_d)
+            d_loss = energy.began_d_loss(l_real, l_fake_d, k)
+        with tf.GradientTape() as g_tape:
+            g_loss = self.reconstruction_loss(self.generator(self.latent(batch_size),
+                                                             training=True))
+        d_grads = self.replica_gradients(d_tape, d_loss, d_vars)
+        g_grads = self.replica_gradients(g_tape, g_loss, g_vars)
+        self.d_optimizer.apply(d_grads, d_vars)
+        self.g_optimizer.apply(g_grads, g_vars)
 
-        # The controller on the global means, identical on every replica.
+        # The controller on the global means of that state, identical on every replica.
         l_real_all, l_fake_all = tf.distribute.get_replica_context().all_reduce(
             "mean", [l_real, g_loss])
         k_next, m_global = energy.began_control(k, l_real_all, l_fake_all,

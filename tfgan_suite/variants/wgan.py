@@ -20,6 +20,9 @@ element's size and runs it as Python-unrolled calls of two traced functions: chu
 update. (Keras's own train function would see one trace with an unknown batch size, and
 a single trace unrolling 100 critic updates takes minutes to build.)
 
+`--instance_noise` adds the annealed Gaussian noise of `gan` to both of the critic's inputs
+in every critic update and to the fakes of the generator update (logged: `instance_noise`).
+
 Logged: `wasserstein` = E[D(x)] - E[D(G(z))] of the last critic update, the critic's
 estimate of the Wasserstein-1 distance up to the Lipschitz constant; it should fall as the
 samples improve.
@@ -31,6 +34,7 @@ import functools
 import tensorflow as tf
 
 from tfgan_suite import losses, settings
+from tfgan_suite.variants.base import _DRAWS_PER_STEP as DRAWS_PER_STEP
 from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
 from tfgan_suite.variants.spec import Variant
 
@@ -150,6 +154,10 @@ class WGAN(GANModel):
         def train_function(iterator):
             data = next(iterator)
             n_critic = self._critic_steps_in(data)
+            draws = self._last_call_draws() + self._critic_draws() * (n_critic - self.d_steps)
+            if draws > DRAWS_PER_STEP:  # more would reuse the next step's random streams
+                raise ValueError(f"{n_critic} critic updates make {draws} random draws in "
+                                 f"one step; at most {DRAWS_PER_STEP} are allowed")
             done = 0
             while done < n_critic - self.d_steps:
                 size = min(self.d_steps, n_critic - self.d_steps - done)
@@ -188,10 +196,44 @@ class WGAN(GANModel):
         for v in self.discriminator.trainable_variables:
             v.assign(tf.clip_by_value(v, -self.params.clip_value, self.params.clip_value))
 
-    def _critic_update(self, real_batch, z):
-        """One critic update (Algorithm 1, lines 3-8); returns (loss, real, fake scores)."""
+    # Random draws of a step. A critic update draws z, then (with instance noise) the noise
+    # of its real and of its fake batch; the generator update draws z and (with instance
+    # noise) the noise of its fakes. The last call (`_last_critic_steps_and_generator`)
+    # numbers its draws from 0; chunk update j (0 <= j < n_critic - d_steps) takes the
+    # draws after them, `_last_call_draws() + _critic_draws() * j + (0, 1, 2)`. Without
+    # instance noise that is draw j + d_steps + 1 for z, the numbering of the noiseless
+    # step, whose random streams stay as they were.
+
+    def _critic_draws(self):
+        """Random draws of one critic update: z, and the noise of its real and fake batch."""
+        return 1 if self.instance_noise == 0.0 else 3
+
+    def _last_call_draws(self):
+        """Random draws of the last call: its d_steps critic updates and the generator's."""
+        return self._critic_draws() * self.d_steps + (1 if self.instance_noise == 0.0 else 2)
+
+    def _seed(self, draw_offset):
+        """The next draw's seed, `draw_offset` draws on (None: not moved)."""
+        seed = self.next_seed()
+        if draw_offset is None:
+            return seed
+        return seed + tf.stack([tf.zeros([], tf.int64), draw_offset])
+
+    def _critic_update(self, real_batch, batch_size, draw_offset=None):
+        """One critic update (Algorithm 1, lines 3-8), instance noise on both of the
+        critic's inputs as in `gan`; returns (loss, real scores, fake scores).
+
+        Its draws: z, then (with instance noise) the noise of the real and of the fake
+        batch, each `draw_offset` draws on. The offset is passed, not kept on the model:
+        under MirroredStrategy the replicas trace this concurrently on the one model.
+        """
         d_loss_fn, _ = losses.get(self.params.loss)
+        z = tf.random.stateless_normal([batch_size, self.latent_dim],
+                                       seed=self._seed(draw_offset))
         fake = self.generator(z, training=True)
+        if self.instance_noise != 0.0:
+            real_batch = self.noisy(real_batch, seed=self._seed(draw_offset))
+            fake = self.noisy(fake, seed=self._seed(draw_offset))
         with tf.GradientTape() as tape:
             real_scores = self.discriminator(real_batch, training=True)
             fake_scores = self.discriminator(fake, training=True)
@@ -205,12 +247,11 @@ class WGAN(GANModel):
         data, first, n_critic = inputs
         real, _ = self.unpack(data)
         batch_size = tf.shape(real)[0] // n_critic
+        # The i-th update of this trace makes draws i * _critic_draws() + (0, 1, 2) of the
+        # trace; moved past the last call's draws and those of chunk updates 0 .. first-1.
+        offset = tf.cast(self._last_call_draws() + self._critic_draws() * first, tf.int64)
         for real_batch in _critic_batches(real, n_critic, first, size):
-            # Draws d_steps+1+first+i: after those of the last call (0 .. d_steps).
-            offset = tf.cast(self.d_steps + 1 + first, tf.int64)
-            seed = self.next_seed() + tf.stack([tf.zeros([], tf.int64), offset])
-            z = tf.random.stateless_normal([batch_size, self.latent_dim], seed=seed)
-            d_loss, _, _ = self._critic_update(real_batch, z)
+            d_loss, _, _ = self._critic_update(real_batch, batch_size, offset)
         self._draws = 0  # this trace's draws are numbered; the next trace starts again at 0
         return {"d_loss": d_loss}
 
@@ -223,13 +264,12 @@ class WGAN(GANModel):
         reals = _critic_batches(real, n_critic, n_critic - self.d_steps, self.d_steps)
 
         for real_batch in reals:
-            d_loss, real_scores, fake_scores = self._critic_update(
-                real_batch, self.latent(batch_size))
+            d_loss, real_scores, fake_scores = self._critic_update(real_batch, batch_size)
 
         # Generator: one update through the clipped critic (Algorithm 1, lines 9-10).
         with tf.GradientTape() as tape:
             fake = self.generator(self.latent(batch_size), training=True)
-            g_loss = g_loss_fn(self.discriminator(fake, training=True))
+            g_loss = g_loss_fn(self.discriminator(self.noisy(fake), training=True))
         self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
         d_real = tf.reduce_mean(real_scores)
@@ -241,6 +281,7 @@ class WGAN(GANModel):
             "d_real": d_real,   # mean critic score on real data
             "d_fake": d_fake,   # ... on generated data, before G's update
             "critic_steps": n_critic,
+            "instance_noise": self.instance_noise_std(),
         })
 
 
