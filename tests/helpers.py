@@ -20,12 +20,12 @@ def tiny_points(n=256, seed=0):
     return ArrayData("tiny_points", "points", x.astype(np.float32), y, 8)
 
 
-def run_replica_check(module, out_dir, timeout=600):
-    """Runs `python -m <module> <out_dir>` in a fresh process and returns its RESULT dict.
+def run_replica_case(case, out_dir, timeout=600):
+    """Runs `python -m tests.replica_runner <case> <out_dir>` in a fresh process.
 
     The multi-replica checks need a fresh process: the 2 logical CPUs must be configured
-    before TensorFlow initialises its devices. Each check script prints one line
-    `RESULT <json>`; a crash fails the calling test with the end of its stderr.
+    before TensorFlow initialises its devices. The runner prints one line `RESULT <json>`;
+    this returns it as a dict. A crash fails the calling test with the end of its stderr.
     """
     import json
     import os
@@ -33,8 +33,8 @@ def run_replica_check(module, out_dir, timeout=600):
     import sys
 
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run([sys.executable, "-m", module, str(out_dir)], cwd=root,
-                          capture_output=True, text=True, timeout=timeout,
+    proc = subprocess.run([sys.executable, "-m", "tests.replica_runner", case, str(out_dir)],
+                          cwd=root, capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
     lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stderr[-3000:]

@@ -2,7 +2,7 @@
 XLA), checkpointing the encoder, TensorBoard logs, and `encode` -> `serving_default` from a
 fresh TensorFlow-only process.
 
-Two replicas: test_cgan_bigan_mirrored.py; reconstruction on ring8: test_cgan_bigan_quality.py.
+Two replicas: test_replicas.py; reconstruction on ring8: test_cgan_bigan_quality.py.
 """
 
 import glob

@@ -1,7 +1,7 @@
 """cgan: the conditional nets against hand-computed references, the step (graph and XLA),
 the unlabelled-data error, and the exported `label` contract in a fresh process.
 
-Two replicas: test_cgan_bigan_mirrored.py; quality on ring8: test_cgan_bigan_quality.py.
+Two replicas: test_replicas.py; quality on ring8: test_cgan_bigan_quality.py.
 """
 
 import json

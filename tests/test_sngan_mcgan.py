@@ -1,5 +1,5 @@
 """sngan and mcgan: McGAN's IPMs and projections against numpy closed forms, both variants'
-defaults and steps (graph and XLA; two replicas: test_sngan_mcgan_mirrored.py)."""
+defaults and steps (graph and XLA; two replicas: test_replicas.py)."""
 
 import keras
 import numpy as np
