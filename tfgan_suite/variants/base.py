@@ -18,6 +18,7 @@ Helpers a `train_step` uses:
 """
 
 import dataclasses
+import threading
 
 import keras
 import tensorflow as tf
@@ -88,7 +89,9 @@ class GANModel(keras.Model):
         # instance-noise schedule and any variant schedule.
         self._state = {}
         self.step = self.add_state("step", dtype="int64")
-        self._draws = 0
+        # The trace-time draw counter, one per thread: under MirroredStrategy each replica
+        # traces the step in its own thread, at the same time, on this one model.
+        self._trace_state = threading.local()
         # A wrapper model without call() must say it is built, or fit under a
         # distribution strategy refuses it (KERAS_NOTES).
         self.built = True
@@ -141,6 +144,15 @@ class GANModel(keras.Model):
 
     # ----------------------------------------------------------------------------------
     # Helpers for train_step.
+
+    @property
+    def _draws(self):
+        """Draws made so far in the step being traced (by this thread)."""
+        return getattr(self._trace_state, "draws", 0)
+
+    @_draws.setter
+    def _draws(self, value):
+        self._trace_state.draws = value
 
     @property
     def num_replicas(self):
