@@ -411,3 +411,61 @@ def test_mcgan_step_matches_closed_form_with_constraints(q, v0):
     check(dict(v=critic.mean_v.numpy(), F=phi_k, f=phi_b, b=g_b, K=g_k), want)
     cf.assert_close(logs["ipm"], v0 @ delta_mu, "ipm")
     cf.assert_close(logs["g_loss"], -(B0 @ F + f) @ v, "g_loss")   # fakes = b before G moves
+
+
+def _stiefel(u):
+    """Sign-fixed QR: the Q factor with diag(R) >= 0 (numpy's own QR)."""
+    q, r = np.linalg.qr(u)
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)[None, :]
+
+
+def test_mcgan_mean_cov_step_matches_closed_form_with_retraction():
+    """mcgan, mode mean_cov (k = 2): f(x) = <v, phi> + phi^T U V^T phi, phi = x F + f.
+
+    With M = U V^T + V U^T, S = mean_i phi_i phi_i^T - phi_b phi_b^T (uncentred second
+    moments, fakes all b), d = -(mean_i f(x_i) - f(b)):
+        grad_v = -(xbar - b) F,  grad_U = -S V,  grad_V = -S U,
+        grad_F = -[(xbar - b) (outer) v + mean_i x_i (outer) M phi_i - b (outer) M phi_b],
+        grad_f = -[mean_i M phi_i - M phi_b]   (the mean part's offsets cancel).
+    Then F, f clipped to [-c, c], v projected on the unit ball, U and V retracted onto the
+    Stiefel manifold by sign-fixed QR. G (fakes b): grad_b = -F' (v' + M' phi'_b),
+    grad_K = mean(z1) (outer) grad_b.
+    """
+    v0 = np.array([0.6, 0.8, 0.0])
+    u0 = _stiefel(np.array([[1.0, 0.2], [0.3, -1.0], [0.5, 0.4]]))
+    w0 = _stiefel(np.array([[0.2, 1.0], [1.0, 0.1], [-0.4, 0.6]]))
+    features = keras.Sequential([keras.Input((2,)), cf.dense(3, F0, F_BIAS)])
+    critic = FeatureMatchingCritic(features, mode="mean_cov", q=2, k=2, seed=0)
+    for var, value in ((critic.mean_v, v0), (critic.cov_u, u0), (critic.cov_v, w0)):
+        var.assign(value.astype(np.float32))
+    model = cf.compile_sgd(McGAN(cf.generator(), critic, latent_dim=cf.LATENT,
+                                 clip_value=CLIP))
+    logs = cf.one_step(model, X)
+
+    phi, phi_b = X @ F0 + F_BIAS, B0 @ F0 + F_BIAS
+    m = u0 @ w0.T + w0 @ u0.T
+    s = phi.T @ phi / len(X) - np.outer(phi_b, phi_b)
+    gap = X.mean(0) - B0
+    grad_f_mat = -(np.outer(gap, v0) + X.T @ (phi @ m) / len(X) - np.outer(B0, m @ phi_b))
+    grad_f_bias = -((phi @ m).mean(0) - m @ phi_b)
+    v_free = v0 + LR * gap @ F0
+    u_free, w_free = u0 + LR * s @ w0, w0 + LR * s @ u0
+    assert np.linalg.norm(v_free) > 1
+    assert np.abs(u_free.T @ u_free - np.eye(2)).max() > 1e-3   # the retraction acts
+    v = v_free / np.linalg.norm(v_free)
+    u, w = _stiefel(u_free), _stiefel(w_free)
+    F = np.clip(F0 - LR * grad_f_mat, -CLIP, CLIP)
+    f = np.clip(F_BIAS - LR * grad_f_bias, -CLIP, CLIP)
+    m2 = u @ w.T + w @ u.T
+    grad_b = -F @ (v + m2 @ (B0 @ F + f))
+    z1 = cf.latent_draw(1, len(X))
+    want = dict(v=v, U=u, V=w, F=F, f=f, b=B0 - LR * grad_b,
+                K=-LR * np.outer(z1.mean(0), grad_b))
+
+    phi_k, phi_bias = cf.dense_weights(features.layers[-1])
+    g_k, g_b = cf.dense_weights(model.generator.layers[-1])
+    check(dict(v=critic.mean_v.numpy(), U=critic.cov_u.numpy(), V=critic.cov_v.numpy(),
+               F=phi_k, f=phi_bias, b=g_b, K=g_k), want)
+    cov_ipm = np.sum((phi @ u0) * (phi @ w0), 1).mean() - (phi_b @ u0) @ (phi_b @ w0)
+    cf.assert_close(logs["ipm_cov"], cov_ipm, "ipm_cov")
+    cf.assert_close(logs["ipm_mean"], v0 @ (gap @ F0), "ipm_mean")
