@@ -33,8 +33,6 @@ SIGMA0 = 0.5
 STD_RTOL, MEAN_ATOL = 0.12, 0.2
 REFUSING = ("began", "ebgan")
 NOISY = sorted(set(variants.REGISTRY) - set(REFUSING) - {"irgan"})
-WGAN_BUG = pytest.mark.xfail(strict=True,
-                             reason="wgan ignores --instance_noise; fixed on branch fixes")
 
 
 def config(name, sigma0, data):
@@ -92,8 +90,7 @@ def test_every_sample_variant_is_covered():
     assert "wgan" in NOISY
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=WGAN_BUG) if n == "wgan" else n
-                                  for n in NOISY])
+@pytest.mark.parametrize("name", NOISY)
 def test_annealed_instance_noise_reaches_d(name):
     real, d_inputs, fakes = one_spied_step(name, SIGMA0)
     std = SIGMA0 / 2
