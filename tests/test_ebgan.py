@@ -8,7 +8,7 @@ import tensorflow as tf
 from tests import helpers
 from tests.test_training import all_state, cfg_for
 from tfgan_suite import config as config_lib
-from tfgan_suite import energy, training
+from tfgan_suite import training
 from tfgan_suite.data import make_dataset
 from tfgan_suite.nets import autoencoder
 
