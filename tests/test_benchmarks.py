@@ -24,22 +24,43 @@ def built(layer, input_shape):
     return layer
 
 
-def test_dense_forward_flops():
-    assert flops.layer_forward_flops(built(keras.layers.Dense(4), (3,))) == 2 * 3 * 4
-    # Dense on [N, 5, 3] applies the 3 -> 4 map to each of the 5 rows.
-    assert flops.layer_forward_flops(built(keras.layers.Dense(4), (5, 3))) == 5 * 2 * 3 * 4
+def tf_profiler_mac_flops(layer, input_shape):
+    """TensorFlow's own FLOP count (tf.compat.v1.profiler, by op type) of one example through
+    `layer`: the MatMul / Conv2D / Conv2DBackpropInput ops, independent of benchmarks.flops."""
+    graph = tf.function(lambda x: layer(x)).get_concrete_function(
+        tf.TensorSpec([1, *input_shape], tf.float32)).graph
+    profiler = tf.compat.v1.profiler
+    options = profiler.ProfileOptionBuilder(
+        profiler.ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    by_type = {c.name: int(c.float_ops)
+               for c in profiler.profile(graph, cmd="op", options=options).children}
+    return sum(by_type.get(k, 0) for k in ("MatMul", "BatchMatMulV2", "Conv2D",
+                                           "Conv2DBackpropInput"))
 
 
-def test_conv_forward_flops():
-    # 8x8x3 -> stride 2, same -> 4x4x5, kernel 3x3: 2 * H_out * W_out * K * K * C_in * C_out.
-    conv = built(keras.layers.Conv2D(5, 3, strides=2, padding="same"), (8, 8, 3))
-    assert flops.layer_forward_flops(conv) == 2 * 4 * 4 * 3 * 3 * 3 * 5
-    # Transposed: each input pixel scatters a K x K x C_out patch: 2*H_in*W_in*K*K*C_in*C_out.
+# (layer, input shape, FLOPs counted by hand from the shapes: 2 per multiply-add)
+LAYERS = [
+    (lambda: keras.layers.Dense(4), (3,), 24),                  # 3 inputs x 4 outputs x 2
+    (lambda: keras.layers.Dense(4), (5, 3), 120),               # the same map on 5 rows
+    # 8x8x3 -> stride 2, same -> 4x4x5 outputs, each 3x3x3 taps: 16 * 5 * 27 * 2.
+    (lambda: keras.layers.Conv2D(5, 3, strides=2, padding="same"), (8, 8, 3), 4320),
+    # Transposed 4x4x5 -> 8x8x3: each of the 16 inputs scatters a 4x4x3 patch from 5
+    # channels: 16 * 16 * 3 * 5 * 2.
+    (lambda: keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same"), (4, 4, 5), 7680),
+]
+
+
+@pytest.mark.parametrize("make, input_shape, by_hand", LAYERS)
+def test_layer_forward_flops_by_hand_and_by_tensorflows_profiler(make, input_shape, by_hand):
+    layer = built(make(), input_shape)
+    assert flops.layer_forward_flops(layer) == by_hand
+    assert tf_profiler_mac_flops(layer, input_shape) == by_hand
+
+
+def test_layers_without_a_kernel_cost_nothing():
+    assert flops.layer_forward_flops(built(keras.layers.LeakyReLU(), (3,))) == 0
     up = built(keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same"), (4, 4, 5))
     assert up.output.shape[1:] == (8, 8, 3)
-    assert flops.layer_forward_flops(up) == 2 * 4 * 4 * 4 * 4 * 5 * 3
-    # Layers without a kernel cost nothing in this count.
-    assert flops.layer_forward_flops(built(keras.layers.LeakyReLU(), (3,))) == 0
 
 
 def mlp_points_model(batch_size=8):
@@ -53,20 +74,23 @@ def mlp_points_model(batch_size=8):
 
 def test_analytic_step_flops_of_a_tiny_mlp_gan_by_hand():
     model, _ = mlp_points_model()
-    fg = 2 * (3 * 4 + 4 * 4 + 4 * 2)    # 72 per example; first layer 2*3*4 = 24
-    fd = 2 * (2 * 4 + 4 * 4 + 4 * 1)    # 56 per example; first layer 2*2*4 = 16
-    assert (fg, fd) == (72, 56)
+    # Per example, 2 FLOPs per multiply-add: G 3 -> 4 -> 4 -> 2 costs 2 (12 + 16 + 8) = 72
+    # (its first layer 24); D 2 -> 4 -> 4 -> 1 costs 2 (8 + 16 + 4) = 56 (its first 16).
+    # Batch b = 8.
+    # D step: G fwd 8*72 = 576, D fwd on real and fake 2*8*56 = 896, D weight grads on both
+    # 896, D input grads on both except D's first layer 2*8*40 = 640: 3008.
+    # G step: G fwd 576, D fwd 8*56 = 448, D input grads (all layers) 448, G weight grads
+    # 576, G input grads except G's first layer 8*48 = 384: 2432.
     b = 8
-    # D step: G fwd + D fwd (real, fake) + D weight grads (real, fake) + D input grads
-    # except D's first layer (real, fake).
-    d_step = b * 72 + 2 * b * 56 + 2 * b * 56 + 2 * b * (56 - 16)   # 576+896+896+640
-    # G step: G fwd + D fwd + D input grads (all layers) + G weight grads + G input grads
-    # except G's first layer.
-    g_step = b * 72 + b * 56 + b * 56 + b * 72 + b * (72 - 24)      # 576+448+448+576+384
-    assert (d_step, g_step) == (3008, 2432)
     got = flops.analytic_step_flops(model, batch_size=b)
     assert (got["d_step"], got["g_step"], got["total"]) == (3008, 2432, 5440)
     assert sum(v for _, _, v in got["terms"]) == 5440
+    # The forward terms, against TensorFlow's profiler on the same networks.
+    g_fwd = sum(tf_profiler_mac_flops(l, l.input.shape[1:]) for l in model.generator.layers
+                if isinstance(l, keras.layers.Dense))
+    d_fwd = sum(tf_profiler_mac_flops(l, l.input.shape[1:]) for l in model.discriminator.layers
+                if isinstance(l, keras.layers.Dense))
+    assert (g_fwd, d_fwd) == (72, 56)
     # k discriminator updates multiply the D step only.
     three = flops.gan_step_flops(model.generator, model.discriminator, batch_size=b, d_steps=3)
     assert three["total"] == 3 * 3008 + 2432

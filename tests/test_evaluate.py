@@ -128,11 +128,31 @@ def test_reference_rejects_images_of_another_shape():
 # The evaluation core.
 
 
-def test_batch_seeds_are_fixed_and_distinct():
-    seeds = [evaluation.batch_seed(s, i) for s in range(3) for i in range(5)]
-    assert len(set(seeds)) == 15
-    assert all(0 <= s < 2**63 for s in seeds)
-    assert evaluation.batch_seed(7, 2) == evaluation.batch_seed(7, 2)
+BATCH_SEEDS = r"""
+import json, sys
+from tfgan_suite.metrics import evaluation
+print("RESULT " + json.dumps([evaluation.batch_seed(s, i) for s in range(4) for i in range(50)]))
+"""
+
+
+def test_batch_seeds_are_fixed_across_processes_and_distinct():
+    seeds = [evaluation.batch_seed(s, i) for s in range(4) for i in range(50)]
+    # Distinct for every (seed, batch) pair, including the swapped pairs (s, i) and (i, s)
+    # and the neighbours a sum or a stride would merge.
+    assert len(set(seeds)) == 200
+    assert evaluation.batch_seed(1, 2) != evaluation.batch_seed(2, 1)
+    assert all(isinstance(s, int) and 0 <= s < 2**63 for s in seeds)
+    # Fixed: a fresh interpreter with another hash seed (Python's hash() of str/bytes changes
+    # with it) and its own NumPy state derives the same seeds.
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for hash_seed in ("1", "12345"):
+        proc = subprocess.run([sys.executable, "-c", BATCH_SEEDS], cwd=root, capture_output=True,
+                              text=True, timeout=120,
+                              env=dict(os.environ, PYTHONHASHSEED=hash_seed, PYTHONPATH=root,
+                                       TF_CPP_MIN_LOG_LEVEL="2"))
+        lines = [l for l in proc.stdout.splitlines() if l.startswith("RESULT ")]
+        assert proc.returncode == 0 and lines, proc.stderr[-2000:]
+        assert json.loads(lines[-1][len("RESULT "):]) == seeds
 
 
 def test_samples_come_in_batches_with_derived_seeds():

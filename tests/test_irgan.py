@@ -188,10 +188,36 @@ def test_importance_weighted_estimate_is_unbiased_with_masks():
                  terms[1, :SAMPLES // 4].std(0).max() / np.sqrt(SAMPLES // 4) * 0.2)
     np.testing.assert_allclose(got, want, atol=float(5 * stderr))
     assert np.abs(want).max() > 20 * stderr
-    # The weights are p / q exactly.
-    p_items = tf.gather(tf.exp(log_p), items, batch_dims=1)
-    q_items = tf.gather(proposal, items, batch_dims=1)
-    np.testing.assert_allclose(weights, p_items / q_items, rtol=1e-5)
+
+
+def test_proposal_and_importance_weights_by_hand():
+    """p = (1/2, 1/4, 1/8, 1/8), positives {1, 3}, lambda 0.4: q = 0.6 p + 0.4 u with u
+    uniform on the positives = (0.3, 0.35, 0.075, 0.275), and w = p / q at each draw."""
+    p = np.array([[0.5, 0.25, 0.125, 0.125]], np.float32)
+    q = pg.mixture_with_positives(tf.constant(p), np.array([[0, 1, 0, 1]], np.float32),
+                                  tf.constant([2]), 0.4)
+    np.testing.assert_allclose(q, [[0.3, 0.35, 0.075, 0.275]], rtol=1e-6)
+    items = tf.constant([[0, 1, 2, 3, 3, 1]])
+    weights = pg.importance_weights(tf.math.log(tf.constant(p)), q, items)
+    np.testing.assert_allclose(weights, [[5 / 3, 5 / 7, 5 / 3, 5 / 11, 5 / 11, 5 / 7]],
+                               rtol=1e-5)
+
+
+def test_importance_weighted_mean_estimates_the_target_expectation():
+    """sum_i w_i f(i) / S over S draws from q estimates E_p[f] = sum_i p(i) f(i), within 5
+    standard errors of the weighted terms (the variance is finite: q >= 0.6 p)."""
+    p = tf.nn.softmax(tf.constant(LOGITS))
+    positives = np.array([[0, 1, 0, 0, 1], [0, 0, 1, 0, 0]], np.float32)
+    q = pg.mixture_with_positives(p, positives, tf.constant([2, 1]), 0.4)
+    items = pg.sample(tf.math.log(q), SAMPLES, seed=tf.constant([5, 6], tf.int64))
+    terms = (pg.importance_weights(tf.math.log(p), q, items).numpy()
+             * np.take_along_axis(REWARDS, items.numpy(), axis=1))
+    exact = np.sum(p.numpy() * REWARDS, axis=1)
+    stderr = terms.std(axis=1) / np.sqrt(SAMPLES)
+    np.testing.assert_array_less(np.abs(terms.mean(axis=1) - exact), 5 * stderr)
+    # Unweighted draws from q would be biased by far more than that tolerance.
+    plain = np.take_along_axis(REWARDS, items.numpy(), axis=1).mean(axis=1)
+    assert np.all(np.abs(plain - exact) > 20 * stderr), (plain, exact, stderr)
 
 
 def test_reward_is_two_sigmoid_minus_one():
@@ -256,16 +282,47 @@ def short_run(tiny, tmp_path_factory):
     return training.train(cfg, data=tiny, verbose=0)
 
 
-def test_short_run_improves_p_at_5(tiny, short_run):
-    _, untrained = build(tiny)
-    before = ranking_metrics(untrained.scores(), tiny.train_positives, tiny.test_positives)
-    after = ranking_metrics(short_run.model.scores(), tiny.train_positives, tiny.test_positives)
-    assert after["P@5"] > before["P@5"] + 0.05, (before, after)
-    events = [f for f in os.listdir(short_run.run_dir) if f.startswith("events")]
+@pytest.fixture(scope="module")
+def bpr_run(tiny, tmp_path_factory):
+    """The same 120 steps and seeds as `short_run`, all of them BPR pretraining."""
+    tmp_path = tmp_path_factory.mktemp("bpr")
+    cfg = cfg_for(tmp_path, "run", steps=120, irgan_pretrain_steps=120, eval_every=40)
+    return training.train(cfg, data=tiny, verbose=0)
+
+
+def _logged(run_dir):
+    events = [f for f in os.listdir(run_dir) if f.startswith("events")]
     logged = {}
-    for event in tf.compat.v1.train.summary_iterator(os.path.join(short_run.run_dir, events[0])):
+    for event in tf.compat.v1.train.summary_iterator(os.path.join(run_dir, events[0])):
         for value in event.summary.value:
             logged.setdefault(value.tag, {})[event.step] = tf.make_ndarray(value.tensor)
+    return logged
+
+
+def test_adversarial_phase_against_bpr_only_with_the_same_budget(tiny, short_run, bpr_run):
+    """What the 40 adversarial steps do, isolated from the 80 BPR steps before them.
+
+    Both runs share seeds and their first 80 steps, so their step-40 and step-80 metrics are
+    equal (checked): any difference at step 120 is the last 40 steps', adversarial in one
+    run and more BPR in the other. The untrained-to-trained gain comes from pretraining (the
+    step-80 check). At these seeds the adversarial run ends at P@5 0.260 and BPR-only at
+    0.237 (7 of the 300 top-5 slots); the test asks only that the adversarial run ends
+    ahead. That is one measured seed on a toy simulator, not a claim that IRGAN beats BPR in
+    general.
+    """
+    _, untrained = build(tiny)
+    before = ranking_metrics(untrained.scores(), tiny.train_positives, tiny.test_positives)
+    irgan, bpr = ({k: float(v) for k, v in _logged(run.run_dir)["eval/P@5"].items()}
+                  for run in (short_run, bpr_run))
+    assert sorted(irgan) == sorted(bpr) == [40, 80, 120]
+    assert (irgan[40], irgan[80]) == (bpr[40], bpr[80])   # the shared pretraining
+    assert irgan[80] > before["P@5"] + 0.05, (before, irgan)
+    assert irgan[120] > bpr[120], (irgan, bpr)
+
+
+def test_short_run_logs_train_and_eval_metrics(tiny, short_run):
+    after = ranking_metrics(short_run.model.scores(), tiny.train_positives, tiny.test_positives)
+    logged = _logged(short_run.run_dir)
     assert {"train/d_loss", "train/g_loss", "train/reward", "eval_discriminator/P@5"} <= set(logged)
     assert sorted(logged["eval/P@5"]) == [40, 80, 120]
     np.testing.assert_allclose(logged["eval/P@5"][120], after["P@5"], rtol=1e-6)
