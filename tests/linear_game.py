@@ -9,7 +9,7 @@ SGD one `gan` step (minimax loss, d_steps=1) is, in closed form:
     G step:  g_loss = -softplus(w'.b + c'),  grad_b = -sigmoid(w'.b + c') w'
              b' = b - lr grad_b
 
-Used in-process and, under MirroredStrategy, in a subprocess (tests/mirrored_check.py).
+Used in-process and, under MirroredStrategy, in a subprocess (the gan_closed_form case of tests/replica_runner.py).
 """
 
 import keras
