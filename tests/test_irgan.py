@@ -268,6 +268,26 @@ def test_step_updates_both_players_and_logs(tiny):
     assert float(model.g_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
 
 
+def test_pretraining_steps_are_bpr_for_both_players_then_the_game(tiny):
+    cfg, model = build(tiny, irgan_pretrain_steps=2, d_steps=1)
+    ds = model.make_dataset(cfg, tiny, 0)
+    first = model.user_batches(next(iter(ds)))[0]
+    # Step 0's draws: D's BPR negatives (draw 0), then G's (draw 1); G's weights are those
+    # before the step (D's update does not touch them), D's loss is taken before its update.
+    want_d = float(model._bpr(model.discriminator, model.d_l2, first))
+    want_g = float(model._bpr(model.generator, model.g_l2, first))
+    model._draws = 0
+    history = model.fit(ds, steps_per_epoch=1, epochs=3, verbose=0).history
+    assert history["pretraining"] == [1.0, 1.0, 0.0]
+    np.testing.assert_allclose(history["d_loss"][0], want_d, rtol=1e-6)
+    np.testing.assert_allclose(history["g_loss"][0], want_g, rtol=1e-6)
+    # The game's diagnostics are logged in both phases.
+    assert all(-1 < r < 1 for r in history["reward"]) and 0 < history["d_real"][0] < 1
+    # The pretraining rate (0.05) ran for the first two updates of each player only.
+    assert [int(o.iterations.numpy()) for o in (model.g_optimizer, model.d_optimizer)] == [3, 3]
+    assert float(model.d_optimizer.learning_rate.numpy()) == pytest.approx(1e-3)
+
+
 def test_xla_is_turned_off(tiny):
     _, model = build(tiny, jit_compile="true")
     assert model.jit_compile is False

@@ -252,3 +252,91 @@ class ReconstructionGrid(PeriodicImage):
     def make_image(self):
         recon = np.asarray(self.model.reconstruct(tf.constant(self.real)))
         return self.render(self.real, recon) if np.all(np.isfinite(recon)) else None
+
+
+class PeriodicEval(keras.callbacks.Callback):
+    """Measures the model every `every` steps and at the end, and logs the scalars.
+
+    At the model's own step (so resumed runs continue the curves), at most once per step:
+    `measure()` returns (result, {tag: value}), or None when the model is not finite (a
+    diverged model, which DivergenceGuard reports; nothing is logged). `history` keeps
+    (step, result) of every evaluation for callers and tests; the scalars go to
+    TensorBoard under `record_if(True)`, which the TensorBoard callback's `update_freq`
+    would otherwise filter.
+
+    Args:
+        writer: a `tf.summary` writer, or None (history only).
+        every: steps between evaluations (>= 1).
+    """
+
+    def __init__(self, writer, every):
+        super().__init__()
+        if every < 1:
+            raise ValueError(f"`every` must be >= 1. Received: every={every}")
+        self.writer = writer
+        self.every = int(every)
+        self.last_step = None
+        self.history = []
+
+    def measure(self):
+        """(result, {tag: scalar}) of the model now, or None if it is not finite."""
+        raise NotImplementedError
+
+    def evaluate(self):
+        """Measures and logs at the current step; returns the result (None: skipped)."""
+        step = model_step(self.model)
+        if step == self.last_step:
+            return None
+        self.last_step = step
+        measured = self.measure()
+        if measured is None:
+            return None
+        result, scalars = measured
+        self.history.append((step, result))
+        if self.writer is not None:
+            with self.writer.as_default(), tf.summary.record_if(True):
+                for tag, value in scalars.items():
+                    tf.summary.scalar(tag, value, step=step)
+            self.writer.flush()
+        return result
+
+    def on_train_batch_end(self, batch, logs=None):
+        if model_step(self.model) % self.every == 0:
+            self.evaluate()
+
+    def on_train_end(self, logs=None):
+        self.evaluate()
+
+
+class RankingEval(PeriodicEval):
+    """Logs the generator's (and discriminator's) P@k and NDCG@k on the test split (irgan).
+
+    Every `every` steps and at the end, as `eval/P@5`, ... (generator, the recommender
+    IRGAN reports) and `eval_discriminator/P@5`, ...; `history` keeps (step, generator
+    metrics). The model gives every user's scores with `model.scores(player=...)`.
+
+    Args:
+        writer, every: as `PeriodicEval`'s.
+        data: the `RecsysData` whose train positives are excluded from the ranking and
+            whose test positives are the relevant items.
+    """
+
+    PLAYERS = (("generator", "eval"), ("discriminator", "eval_discriminator"))
+
+    def __init__(self, writer, every, data):
+        super().__init__(writer, every)
+        self.data = data
+
+    def measure(self):
+        from tfgan_suite.metrics.ranking import ranking_metrics
+
+        results = {}
+        for player, prefix in self.PLAYERS:
+            scores = self.model.scores(player=player)
+            if not np.all(np.isfinite(scores)):
+                return None
+            results[prefix] = ranking_metrics(scores, self.data.train_positives,
+                                              self.data.test_positives)
+        scalars = {f"{prefix}/{name}": value for prefix, metrics in results.items()
+                   for name, value in metrics.items() if name != "num_users"}
+        return results["eval"], scalars

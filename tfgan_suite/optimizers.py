@@ -1,6 +1,20 @@
-"""Builds one player's optimizer from the run configuration."""
+"""Builds one player's optimizer from the run configuration, and the schedules that change
+a player's learning rate or number of updates over a run.
+
+Schedules here are pure: they read the step (or the optimizer's own update count) and
+state the caller keeps in checkpointed variables, so a resumed run continues exactly.
+
+    make(name, ...)                     an optimizer by name
+    with_initial_rate(opt, rate, n)     another rate for an optimizer's first n updates
+    window_decay(schedule, ...)         BEGAN's plateau / fixed learning-rate decay decision
+    scale_learning_rates(opts, factor)  lr <- lr * factor, in the traced step
+    CriticSchedule(n_critic)            WGAN's critic updates per generator step
+"""
+
+import dataclasses
 
 import keras
+import tensorflow as tf
 
 
 def make(name, *, learning_rate, beta1, beta2):
@@ -22,3 +36,139 @@ def make(name, *, learning_rate, beta1, beta2):
     if name == "sgd":
         return keras.optimizers.SGD(learning_rate, momentum=beta1)
     raise ValueError(f"unknown optimizer {name!r}; accepted: adam, rmsprop, sgd")
+
+
+# ---------------------------------------------------------------------------------------
+# Learning-rate schedules.
+
+
+def with_initial_rate(optimizer, rate, updates):
+    """A copy of `optimizer` whose learning rate is `rate` for its first `updates` updates
+    and its own (constant) rate afterwards.
+
+    The optimizer counts its updates in `iterations` (checkpointed), so the switch happens
+    at the same update in a resumed run. Used by irgan: its BPR pretraining steps run at
+    `--irgan_pretrain_lr` (`updates` = pretraining steps x the player's updates per step).
+
+    Example:
+        >>> opt = with_initial_rate(keras.optimizers.Adam(1e-3), 0.01, updates=2)
+        >>> float(opt.learning_rate)    # updates 0 and 1 at 0.01, then 1e-3
+        0.01
+    """
+    if updates < 1:
+        raise ValueError(f"`updates` must be >= 1. Received: updates={updates}")
+    config = optimizer.get_config()
+    config["learning_rate"] = keras.optimizers.schedules.PiecewiseConstantDecay(
+        [updates - 1], [rate, float(config["learning_rate"])])
+    return type(optimizer).from_config(config)
+
+
+DECAY_SCHEDULES = ("plateau", "fixed", "none")
+# Under `plateau`, a window's mean must be this much (relative) below the best earlier
+# window's to count as progress.
+PLATEAU_THRESHOLD = 0.01
+
+
+def window_decay(schedule, *, step, value, window, window_sum, best,
+                 threshold=PLATEAU_THRESHOLD):
+    """Whether to decay the learning rate after `step`, judged on windows of `window` steps.
+
+    Windows are the steps [j * window, (j + 1) * window); decisions fall on a window's last
+    step, (step + 1) % window == 0:
+        fixed:   decay at every window's end.
+        plateau: decay when the window's mean of `value` (e.g. BEGAN's M_global) is not
+                 `threshold` (relative) below the best earlier window mean:
+                 mean > best * (1 - threshold). The first window never decays (best = inf).
+        none:    never.
+
+    Pure: the caller keeps the plateau state (`window_sum`, the sum of `value` over the
+    current window so far, 0 at its start; `best`, the lowest window mean so far, inf at
+    first) and assigns the returned values.
+
+    Args:
+        schedule: one of `DECAY_SCHEDULES`.
+        step: the step just taken (int tensor; 0-based).
+        value: the monitored scalar of that step.
+        window: steps per window (>= 1).
+        window_sum, best: the plateau state before this step (unused by fixed and none).
+
+    Returns:
+        (decay, window_sum, best): a bool scalar and the state after this step.
+    """
+    if schedule not in DECAY_SCHEDULES:
+        raise ValueError(f"`schedule` must be one of {DECAY_SCHEDULES}. "
+                         f"Received: schedule={schedule!r}")
+    if window < 1:
+        raise ValueError(f"`window` must be >= 1. Received: window={window}")
+    window_sum = tf.convert_to_tensor(window_sum)
+    best = tf.convert_to_tensor(best)
+    window_end = tf.equal((step + 1) % window, 0)
+    if schedule == "none":
+        return tf.constant(False), window_sum, best
+    if schedule == "fixed":
+        return window_end, window_sum, best
+    window_sum = window_sum + value
+    mean = window_sum / float(window)
+    stalled = mean > best * (1.0 - threshold)
+    return (tf.logical_and(window_end, stalled),
+            tf.where(window_end, 0.0, window_sum),
+            tf.where(window_end, tf.minimum(best, mean), best))
+
+
+def scale_learning_rates(optimizers, factor):
+    """lr <- lr * factor for each optimizer (a constant-rate one; its rate is a variable
+    the optimizer checkpoints). Runs in the traced step: pass factor 1.0 for no change."""
+    for optimizer in optimizers:
+        lr = optimizer.learning_rate
+        lr.assign(lr * tf.cast(factor, lr.dtype))
+
+
+# ---------------------------------------------------------------------------------------
+# Update-count schedules.
+
+# WGAN's critic schedule (github.com/martinarjovsky/WassersteinGAN, main.py).
+BURST_CRITIC_STEPS = 100
+BURST_FIRST_STEPS = 25
+BURST_EVERY = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class CriticSchedule:
+    """m(k) = burst if k < first or k % every == 0 else n_critic: critic updates at step k.
+
+    Also the `batches_per_step` of the input pipeline, with `offset(k)` = m(0) + ... +
+    m(k-1) in closed form (the stream position of step k, for an instant resume).
+
+    Example:
+    >>> s = CriticSchedule(n_critic=5)
+    >>> [s(k) for k in (0, 24, 25, 499, 500, 501)]
+    [100, 100, 5, 5, 100, 5]
+
+    Reference: Arjovsky, Chintala & Bottou, "Wasserstein GAN", ICML 2017, and the authors'
+    code.
+    """
+
+    n_critic: int
+    burst: int = BURST_CRITIC_STEPS
+    first: int = BURST_FIRST_STEPS
+    every: int = BURST_EVERY
+
+    def __post_init__(self):
+        for name in ("n_critic", "burst", "every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
+        if self.first < 0:
+            raise ValueError(f"`first` must be >= 0. Received: first={self.first}")
+
+    def __call__(self, step):
+        step = int(step)
+        return self.burst if step < self.first or step % self.every == 0 else self.n_critic
+
+    def offset(self, step):
+        """Critic updates (= real batches) of steps 0 .. step-1, in closed form."""
+        step = int(step)
+        early = min(step, self.first)
+        # Multiples of `every` in [first, step): those in [0, step) minus those in [0, early).
+        periodic = -(-step // self.every) - (-(-early // self.every))
+        bursts = early + periodic
+        return bursts * self.burst + (step - bursts) * self.n_critic

@@ -21,9 +21,9 @@ never all kept, so large or high-resolution evaluations stay within memory.
 import time
 from typing import Callable, Optional
 
-import keras
 import numpy as np
 
+from tfgan_suite.callbacks import PeriodicEval
 from tfgan_suite.metrics.fid import feature_statistics, frechet_distance
 from tfgan_suite.metrics.inception_score import inception_score
 from tfgan_suite.metrics.kid import kernel_inception_distance
@@ -367,14 +367,14 @@ def training_evaluator(data, num_samples: Optional[int] = None, *, seed: int = 0
                      label_classes=label_classes)
 
 
-class EvalCallback(keras.callbacks.Callback):
+class EvalCallback(PeriodicEval):
     """Logs the evaluation metrics of the training generator to TensorBoard.
 
     Every `every` steps (at the model's own step, so resumed runs continue the curves)
     and at the end of training, the generator draws `evaluator.num_samples` samples with
     the same seeds each time; the metrics go to `eval/<metric>@<num_samples>`, e.g.
     `eval/fid@2000`, `eval/modes_covered@2500`. A non-finite generator is skipped (the
-    divergence guard reports it).
+    divergence guard reports it). The schedule, `history` and logging are `PeriodicEval`'s.
 
     Args:
         writer: a `tf.summary` writer.
@@ -384,23 +384,11 @@ class EvalCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, writer, every, evaluator, num_classes=None):
-        super().__init__()
-        if every < 1:
-            raise ValueError(f"`every` must be >= 1. Received: every={every}")
-        self.writer = writer
-        self.every = int(every)
+        super().__init__(writer, every)
         self.evaluator = evaluator
         self.num_classes = num_classes
-        self.last_step = None
-        self.history = []  # (step, result) of every evaluation, for callers and tests
 
-    def evaluate(self):
-        import tensorflow as tf
-
-        step = int(self.model.step.numpy())
-        if step == self.last_step:
-            return None
-        self.last_step = step
+    def measure(self):
         conditional = bool(getattr(self.model, "conditional", False))
         sampler = keras_sampler(self.model.generate, self.model.latent_dim, self.evaluator.kind,
                                 self.num_classes if conditional else None)
@@ -410,18 +398,6 @@ class EvalCallback(keras.callbacks.Callback):
             if "NaN or Inf" in str(e):
                 return None
             raise
-        self.history.append((step, result))
-        with self.writer.as_default(), tf.summary.record_if(True):
-            for tag, value in summary_scalars(result).items():
-                tf.summary.scalar(tag, value, step=step)
-            tf.summary.scalar(f"eval/seconds@{result['num_samples']}",
-                              result["timings"]["total_s"], step=step)
-        self.writer.flush()
-        return result
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step.numpy()) % self.every == 0:
-            self.evaluate()
-
-    def on_train_end(self, logs=None):
-        self.evaluate()
+        scalars = summary_scalars(result)
+        scalars[f"eval/seconds@{result['num_samples']}"] = result["timings"]["total_s"]
+        return result, scalars

@@ -7,14 +7,7 @@ also gives a spread to report alongside the mean.
 
 import numpy as np
 
-
-def _as_features(x, name):
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must be a 2-D (n, d) array. Received: {name}.shape={x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"`{name}` contains NaN or Inf values.")
-    return x
+from tfgan_suite.metrics.checks import as_features
 
 
 def _cubic_kernel(a, b, d):
@@ -74,8 +67,8 @@ def kernel_inception_distance(f1, f2, num_subsets=100, subset_size=1000, seed=0)
 
     Reference: Bińkowski, Sutherland, Arbel & Gretton, "Demystifying MMD GANs", ICLR 2018.
     """
-    f1 = _as_features(f1, "f1")
-    f2 = _as_features(f2, "f2")
+    f1 = as_features(f1, "f1")
+    f2 = as_features(f2, "f2")
     if f1.shape[1] != f2.shape[1]:
         raise ValueError(
             "`f1` and `f2` must have the same feature dimension. "

@@ -19,16 +19,9 @@ matrix.
 
 import numpy as np
 
+from tfgan_suite.metrics.checks import as_features
+
 _BLOCK_ELEMENTS = 1 << 22
-
-
-def _as_features(x, name):
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2:
-        raise ValueError(f"`{name}` must be a 2-D (n, d) array. Received: {name}.shape={x.shape}")
-    if not np.all(np.isfinite(x)):
-        raise ValueError(f"`{name}` contains NaN or Inf values.")
-    return x
 
 
 def _row_blocks(n_rows, n_cols):
@@ -83,8 +76,8 @@ def prdc(real, fake, k=3):
     Generative Models", NeurIPS 2019; Naeem et al., "Reliable Fidelity and Diversity
     Metrics for Generative Models", ICML 2020.
     """
-    real = _as_features(real, "real")
-    fake = _as_features(fake, "fake")
+    real = as_features(real, "real")
+    fake = as_features(fake, "fake")
     if real.shape[1] != fake.shape[1]:
         raise ValueError(
             f"`real` and `fake` must have the same feature dimension. "

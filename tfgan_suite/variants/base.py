@@ -143,6 +143,48 @@ class GANModel(keras.Model):
         g_optimizer.build(self.generator.trainable_variables)
 
     # ----------------------------------------------------------------------------------
+    # Pretraining: leading steps of another kind (ebgan's auto-encoder, irgan's BPR).
+
+    @property
+    def pretrain_steps(self):
+        """Leading steps that run `pretrain_step` instead of `train_step` (0: none). They
+        count in the step counter and in `--steps`."""
+        return 0
+
+    def pretrain_step(self, data):
+        """One pretraining step on the same pipeline element as `train_step`, ending with
+        `end_step` like it; a variant with `pretrain_steps` > 0 writes it."""
+        raise NotImplementedError(f"{type(self).__name__} has pretrain_steps="
+                                  f"{self.pretrain_steps} but no pretrain_step")
+
+    def make_train_function(self, force=False):
+        """Keras's train function; with `pretrain_steps`, one that picks the step per call.
+
+        The choice is made in Python from the step counter before each step, so each kind
+        of step is its own traced function (traced when first used): no optimizer update
+        sits inside a `tf.cond` (unsupported under MirroredStrategy), a step computes only
+        its own phase, and a resumed run picks what the uninterrupted one did.
+        """
+        if self.train_function is not None and not force:
+            return self.train_function
+        if not self.pretrain_steps:
+            super().make_train_function(force)
+            return self.train_function
+        if self.steps_per_execution != 1:
+            raise ValueError("pretraining picks its step per call: `steps_per_execution` "
+                             f"must be 1. Received: steps_per_execution={self.steps_per_execution}")
+        game = self._make_function(self.train_step)
+        pretrain = self._make_function(self.pretrain_step)
+
+        def train_function(iterator):
+            if int(self.step.numpy()) < self.pretrain_steps:
+                return pretrain(iterator)
+            return game(iterator)
+
+        self.train_function = train_function
+        return train_function
+
+    # ----------------------------------------------------------------------------------
     # Helpers for train_step.
 
     @property

@@ -46,15 +46,12 @@ import dataclasses
 
 import tensorflow as tf
 
-from tfgan_suite import energy, settings
+from tfgan_suite import energy, optimizers, settings
 from tfgan_suite.nets import autoencoder
 from tfgan_suite.variants.base import GANModel
 from tfgan_suite.variants.spec import Variant
 
-LR_SCHEDULES = ("plateau", "fixed", "none")
-# A window's mean M_global must be this much (relative) below the best earlier window's
-# to count as progress under the plateau schedule.
-PLATEAU_THRESHOLD = 0.01
+LR_SCHEDULES = optimizers.DECAY_SCHEDULES
 LR_DECAY = 0.5
 
 
@@ -200,27 +197,20 @@ class BEGAN(GANModel):
     def update_learning_rates(self, m_global):
         """Halves both learning rates at the end of a window when the schedule says so.
 
-        Runs every step (no Python branch on tensors): at a window's last step the decay
-        factor is 0.5 or 1; elsewhere it is 1 and the rates are reassigned unchanged.
+        Runs every step (no Python branch on tensors): `optimizers.window_decay` decides
+        on the window's M_global; the factor is 0.5 or 1 and the rates are reassigned.
         """
         schedule, window = self.params.began_lr_schedule, self.params.began_lr_steps
         if schedule == "none":
             return
-        window_end = tf.equal((self.step + 1) % window, 0)
-        if schedule == "fixed":
-            decay = window_end
-        else:
-            window_sum = self.m_window_sum + m_global
-            mean = window_sum / float(window)
-            stalled = mean > self.m_best * (1.0 - PLATEAU_THRESHOLD)
-            decay = tf.logical_and(window_end, stalled)
-            self.m_best.assign(tf.where(window_end, tf.minimum(self.m_best, mean),
-                                        self.m_best))
-            self.m_window_sum.assign(tf.where(window_end, 0.0, window_sum))
-        factor = tf.where(decay, LR_DECAY, 1.0)
-        for optimizer in (self.d_optimizer, self.g_optimizer):
-            lr = optimizer.learning_rate
-            lr.assign(lr * tf.cast(factor, lr.dtype))
+        decay, window_sum, best = optimizers.window_decay(
+            schedule, step=self.step, value=m_global, window=window,
+            window_sum=self.m_window_sum, best=self.m_best)
+        if schedule == "plateau":
+            self.m_window_sum.assign(window_sum)
+            self.m_best.assign(best)
+        optimizers.scale_learning_rates((self.d_optimizer, self.g_optimizer),
+                                        tf.where(decay, LR_DECAY, 1.0))
 
 
 VARIANT = Variant(

@@ -77,30 +77,10 @@ class EBGAN(GANModel):
         codes, reconstruction = self.discriminator.reconstruct(x, training=True)
         return energy.mse_energy(x, reconstruction), codes
 
-    # ----------------------------------------------------------------------------------
-    # The train function: pretraining steps, then adversarial steps.
-
-    def make_train_function(self, force=False):
-        """Keras's train function, or, with pretraining, one that picks per step.
-
-        The choice is made in Python from the step counter before each step, so each
-        kind of step is its own traced function and no optimizer update sits inside a
-        `tf.cond` (not supported under MirroredStrategy).
-        """
-        if self.train_function is not None and not force:
-            return self.train_function
-        if not self.params.ebgan_pretrain_steps:
-            return super().make_train_function(force)
-        adversarial = self._make_function(self.train_step)
-        pretrain = self._make_function(self.pretrain_step)
-
-        def train_function(iterator):
-            if int(self.step.numpy()) < self.params.ebgan_pretrain_steps:
-                return pretrain(iterator)
-            return adversarial(iterator)
-
-        self.train_function = train_function
-        return train_function
+    @property
+    def pretrain_steps(self):
+        """`ebgan_pretrain_steps`: GANModel runs `pretrain_step` for those first steps."""
+        return self.params.ebgan_pretrain_steps
 
     def pretrain_step(self, data):
         """`d_steps` auto-encoder updates on real data: minimise E[D(x)]. G is frozen."""

@@ -15,9 +15,10 @@ for a batch of users with their training positives (padded to P, masked):
     discrete, no gradient flows through D).
 
 With `irgan_pretrain_steps` = N, the first N steps instead train both players as plain
-matrix factorisation (BPR, one uniform non-positive per positive), as IRGAN's code starts
-from a pre-trained MF generator; training MF alone for the whole budget
-(`irgan_pretrain_steps` >= `steps`) is the MF baseline with the same seeds and budget.
+matrix factorisation (BPR, one uniform non-positive per positive; `pretrain_step`, which
+`GANModel` runs for those steps), as IRGAN's code starts from a pre-trained MF generator;
+training MF alone for the whole budget (`irgan_pretrain_steps` >= `steps`) is the MF
+baseline with the same seeds and budget.
 
 Every draw is stateless, seeded by `next_seed()` (per replica, step and draw), so runs
 resume exactly. The step has static shapes (users [B], positives [B, P], masks for the
@@ -28,16 +29,17 @@ Information Retrieval Models", SIGIR 2017, section 2 and its item-recommendation
 """
 
 import dataclasses
+import os
 from typing import Optional
 
-import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from tfgan_suite import optimizers, settings
 from tfgan_suite import policy_gradient as pg
-from tfgan_suite import settings
 from tfgan_suite.nets.matrix_factorization import MatrixFactorization
+from tfgan_suite.ranking_losses import bpr, masked_mean, pointwise_bce
 from tfgan_suite.variants.base import GANModel
 from tfgan_suite.variants.spec import Variant
 
@@ -108,7 +110,11 @@ class IRGAN(GANModel):
         self.sample_lambda = p.irgan_sample_lambda
         self.exclude_positives = p.irgan_exclude_positives
         self.g_l2, self.d_l2 = p.irgan_g_l2, p.irgan_d_l2
-        self.pretrain_steps, self.pretrain_lr = p.irgan_pretrain_steps, p.irgan_pretrain_lr
+
+    @property
+    def pretrain_steps(self):
+        """`irgan_pretrain_steps`: GANModel runs `pretrain_step` (BPR) for those steps."""
+        return self.params.irgan_pretrain_steps
 
     @classmethod
     def create(cls, cfg, data):
@@ -125,8 +131,9 @@ class IRGAN(GANModel):
         return cls(*players, **cls.model_kwargs(cfg))
 
     def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
-        """As GANModel's, always without XLA; with `pretrain_lr`, each optimizer runs at
-        that rate for the pretraining steps' updates and at its own rate afterwards.
+        """As GANModel's, always without XLA; with `irgan_pretrain_lr`, each optimizer runs
+        at that rate for the pretraining steps' updates and at its own rate afterwards
+        (`optimizers.with_initial_rate`, counted in the optimizer's own iterations).
 
         XLA is off because item sampling has no good XLA form: StatelessMultinomial has no
         XLA kernel for int64 seeds, XLA's categorical sampler and inverse-CDF sampling
@@ -135,55 +142,64 @@ class IRGAN(GANModel):
         if jit_compile:
             logging.warning("irgan runs without XLA (--jit_compile ignored): its item "
                             "sampling has no efficient XLA kernel")
-        if self.pretrain_steps and self.pretrain_lr is not None:
-            d_optimizer = self._pretraining_rate(d_optimizer, self.d_steps)
-            g_optimizer = self._pretraining_rate(g_optimizer, 1)
+        rate = self.params.irgan_pretrain_lr
+        if self.pretrain_steps and rate is not None:  # D: d_steps updates a step, G: one
+            d_optimizer = optimizers.with_initial_rate(d_optimizer, rate,
+                                                       self.pretrain_steps * self.d_steps)
+            g_optimizer = optimizers.with_initial_rate(g_optimizer, rate, self.pretrain_steps)
         super().compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=False,
                         **kwargs)
-
-    def _pretraining_rate(self, optimizer, updates_per_step):
-        """A copy of `optimizer` whose rate is `pretrain_lr` for its first
-        pretrain_steps * updates_per_step updates (it counts them in `iterations`)."""
-        config = optimizer.get_config()
-        config["learning_rate"] = keras.optimizers.schedules.PiecewiseConstantDecay(
-            [self.pretrain_steps * updates_per_step - 1],
-            [self.pretrain_lr, float(config["learning_rate"])])
-        return type(optimizer).from_config(config)
 
     # ----------------------------------------------------------------------------------
     # The step.
 
     def train_step(self, data):
-        users, positives, counts = data
-        pretraining = self.step < self.pretrain_steps
-        batches = zip(*(tf.split(t, self.d_steps) if self.d_steps > 1 else [t]
-                        for t in (users, positives, counts)))
-        # Both phases' losses are computed and one is selected: the gradient of tf.where
-        # flows into the selected loss only, and tracing stays far cheaper than the
-        # gradient of a tf.cond.
-        for batch in batches:
-            batch = self.with_masks(*batch)
+        """The game: `d_steps` D updates (each on its user batch), then G's on the last."""
+        for batch in self.user_batches(data):
             with tf.GradientTape() as tape:
-                d_adversarial, d_real, d_fake = self._d_adversarial(batch)
-                d_loss = tf.where(pretraining, self._bpr(self.discriminator, self.d_l2, batch),
-                                  d_adversarial)
+                d_loss, d_real, d_fake = self._d_adversarial(batch)
             self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
 
         # The generator learns on the last user batch, against the updated discriminator.
         with tf.GradientTape() as tape:
-            g_adversarial, reward = self._g_adversarial(batch)
-            g_loss = tf.where(pretraining, self._bpr(self.generator, self.g_l2, batch),
-                              g_adversarial)
+            g_loss, reward = self._g_adversarial(batch)
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+        return self.end_step(self._logs(d_loss, g_loss, reward, d_real, d_fake, 0.0))
+
+    def pretrain_step(self, data):
+        """Matrix factorisation: BPR for D on each user batch and for G on the last.
+
+        The game's diagnostics (`d_real`, `d_fake`, `reward`) are measured after the
+        updates on the last batch, for the curves only (no gradient).
+        """
+        for batch in self.user_batches(data):
+            with tf.GradientTape() as tape:
+                d_loss = self._bpr(self.discriminator, self.d_l2, batch)
+            self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+        with tf.GradientTape() as tape:
+            g_loss = self._bpr(self.generator, self.g_l2, batch)
         self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
-        return self.end_step({
+        _, d_real, d_fake = self._d_adversarial(batch)
+        _, reward = self._g_adversarial(batch)
+        return self.end_step(self._logs(d_loss, g_loss, reward, d_real, d_fake, 1.0))
+
+    def _logs(self, d_loss, g_loss, reward, d_real, d_fake, pretraining):
+        return {
             "d_loss": d_loss,
             "g_loss": g_loss,
             "reward": reward,   # mean reward of G's samples
             "d_real": d_real,   # mean sigmoid(f_phi) on positives
             "d_fake": d_fake,   # ... and on G's samples
-            "pretraining": tf.cast(pretraining, tf.float32),
-        })
+            "pretraining": pretraining,
+        }
+
+    def user_batches(self, data):
+        """The step's `d_steps` user batches, each with its masks (`with_masks`)."""
+        users, positives, counts = data
+        split = zip(*(tf.split(t, self.d_steps) if self.d_steps > 1 else [t]
+                      for t in (users, positives, counts)))
+        return [self.with_masks(*batch) for batch in split]
 
     def with_masks(self, users, positives, counts):
         """Adds the masks of a user batch: valid positives [B, P] and the positive
@@ -208,12 +224,7 @@ class IRGAN(GANModel):
         negatives = self.sample_negatives(b)
         real_logits = self.discriminator.pair_scores(b["users"], b["positives"])
         fake_logits = self.discriminator.pair_scores(b["users"], negatives)
-        bce = (masked_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                   labels=tf.ones_like(real_logits), logits=real_logits), b["valid"])
-               + masked_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                   labels=tf.zeros_like(fake_logits), logits=fake_logits), b["valid"]))
-        # The mean over all 2 * sum(n_u) pairs, as IRGAN's code averages its pair batches.
-        loss = 0.5 * bce + self.d_l2 * 0.5 * (
+        loss = pointwise_bce(real_logits, fake_logits, b["valid"]) + self.d_l2 * 0.5 * (
             self.discriminator.l2_penalty(b["users"], b["positives"], b["valid"])
             + self.discriminator.l2_penalty(b["users"], negatives, b["valid"]))
         return (loss, masked_mean(tf.sigmoid(real_logits), b["valid"]),
@@ -242,8 +253,8 @@ class IRGAN(GANModel):
                                                 minval=0, maxval=self.num_items, dtype=tf.int32)
         valid = tf.logical_and(b["valid"],
                                tf.gather(b["matrix"], negatives, batch_dims=1) < 0.5)
-        diff = net.pair_scores(b["users"], b["positives"]) - net.pair_scores(b["users"], negatives)
-        loss = masked_mean(-tf.math.log_sigmoid(diff), valid)
+        loss = bpr(net.pair_scores(b["users"], b["positives"]),
+                   net.pair_scores(b["users"], negatives), valid)
         return loss + l2 * 0.5 * (net.l2_penalty(b["users"], b["positives"], valid)
                                   + net.l2_penalty(b["users"], negatives, valid))
 
@@ -263,6 +274,8 @@ class IRGAN(GANModel):
 
     def training_callbacks(self, cfg, data, writer, evaluator):
         """P@k/NDCG@k on the test split every `--eval_every` steps (and at the end)."""
+        from tfgan_suite.callbacks import RankingEval
+
         return [RankingEval(writer, cfg.eval_every, data)] if cfg.eval_every else []
 
     def scores(self, users=None, player="generator"):
@@ -274,13 +287,11 @@ class IRGAN(GANModel):
 
     def export(self, cfg, data, step):
         """The generator as a SavedModel with a `score` signature; returns its path."""
-        import os
-
         from tfgan_suite import __version__, recsys_serving
 
-        meta = dict(variant=cfg.variant, dataset=cfg.dataset, kind="recsys",
-                    num_users=self.num_users, num_items=self.num_items,
-                    data_seed=cfg.seed, step=int(step), tfgan_suite_version=__version__)
+        meta = dict(variant=cfg.variant, dataset=cfg.dataset, kind="recsys", step=int(step),
+                    num_users=self.num_users, num_items=self.num_items, data_seed=cfg.seed,
+                    tfgan_suite_version=__version__)
         return recsys_serving.export_scorer(self.generator,
                                             os.path.join(cfg.export_dir, cfg.variant), meta=meta)
 
@@ -288,59 +299,6 @@ class IRGAN(GANModel):
 def positives_width(b):
     """P, the padded width of the batch's positives (static)."""
     return b["positives"].shape[1]
-
-
-def masked_mean(x, mask):
-    mask = tf.cast(mask, x.dtype)
-    return tf.reduce_sum(x * mask) / tf.maximum(tf.reduce_sum(mask), 1.0)
-
-
-class RankingEval(keras.callbacks.Callback):
-    """Logs the generator's (and discriminator's) P@k and NDCG@k on the test split.
-
-    Every `every` steps and at the end, at the model's own step, as `eval/P@5`, ...
-    (generator, the recommender IRGAN reports) and `eval_discriminator/P@5`, ...
-    `history` keeps (step, generator metrics) for callers.
-    """
-
-    def __init__(self, writer, every, data):
-        super().__init__()
-        if every < 1:
-            raise ValueError(f"`every` must be >= 1. Received: every={every}")
-        self.writer, self.every, self.data = writer, int(every), data
-        self.last_step = None
-        self.history = []
-
-    def evaluate(self):
-        from tfgan_suite.metrics.ranking import ranking_metrics
-
-        step = int(self.model.step.numpy())
-        if step == self.last_step:
-            return None
-        self.last_step = step
-        results = {}
-        for player, prefix in (("generator", "eval"), ("discriminator", "eval_discriminator")):
-            scores = self.model.scores(player=player)
-            if not np.all(np.isfinite(scores)):
-                return None  # diverged; DivergenceGuard reports it
-            results[prefix] = ranking_metrics(scores, self.data.train_positives,
-                                              self.data.test_positives)
-        self.history.append((step, results["eval"]))
-        if self.writer is not None:
-            with self.writer.as_default(), tf.summary.record_if(True):
-                for prefix, metrics in results.items():
-                    for name, value in metrics.items():
-                        if name != "num_users":
-                            tf.summary.scalar(f"{prefix}/{name}", value, step=step)
-            self.writer.flush()
-        return results["eval"]
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.step.numpy()) % self.every == 0:
-            self.evaluate()
-
-    def on_train_end(self, logs=None):
-        self.evaluate()
 
 
 VARIANT = Variant(

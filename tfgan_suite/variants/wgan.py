@@ -34,14 +34,10 @@ import functools
 import tensorflow as tf
 
 from tfgan_suite import losses, settings
+from tfgan_suite.optimizers import CriticSchedule  # also importable from here
 from tfgan_suite.variants.base import _DRAWS_PER_STEP as DRAWS_PER_STEP
 from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
 from tfgan_suite.variants.spec import Variant
-
-# The authors' schedule (github.com/martinarjovsky/WassersteinGAN, main.py).
-BURST_CRITIC_STEPS = 100
-BURST_FIRST_STEPS = 25
-BURST_EVERY = 500
 
 
 def clip_setting():
@@ -57,45 +53,6 @@ class WGANParams(LossParams):
     wgan_critic_schedule: bool = settings.setting(
         True, "100 critic updates for each of the first 25 generator steps and every "
         "500th, else --d_steps (Arjovsky et al.'s code); false: always --d_steps")
-
-
-@dataclasses.dataclass(frozen=True)
-class CriticSchedule:
-    """m(k) = burst if k < first or k % every == 0 else n_critic: critic updates at step k.
-
-    Also the `batches_per_step` of the input pipeline, with `offset(k)` = m(0) + ... +
-    m(k-1) in closed form (the stream position of step k, for an instant resume).
-
-    Example:
-    >>> s = CriticSchedule(n_critic=5)
-    >>> [s(k) for k in (0, 24, 25, 499, 500, 501)]
-    [100, 100, 5, 5, 100, 5]
-    """
-
-    n_critic: int
-    burst: int = BURST_CRITIC_STEPS
-    first: int = BURST_FIRST_STEPS
-    every: int = BURST_EVERY
-
-    def __post_init__(self):
-        for name in ("n_critic", "burst", "every"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"`{name}` must be >= 1. Received: {name}={getattr(self, name)}")
-        if self.first < 0:
-            raise ValueError(f"`first` must be >= 0. Received: first={self.first}")
-
-    def __call__(self, step):
-        step = int(step)
-        return self.burst if step < self.first or step % self.every == 0 else self.n_critic
-
-    def offset(self, step):
-        """Critic updates (= real batches) of steps 0 .. step-1, in closed form."""
-        step = int(step)
-        early = min(step, self.first)
-        # Multiples of `every` in [first, step): those in [0, step) minus those in [0, early).
-        periodic = -(-step // self.every) - (-(-early // self.every))
-        bursts = early + periodic
-        return bursts * self.burst + (step - bursts) * self.n_critic
 
 
 class WGAN(GANModel):

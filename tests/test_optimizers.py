@@ -1,0 +1,69 @@
+"""Schedules of optimizers.py against values worked out by hand."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_suite import optimizers
+
+
+def run_window_decay(schedule, values, window):
+    """(decay, window_sum, best) after each step of `values`, the state carried along."""
+    window_sum, best, out = 0.0, float("inf"), []
+    for step, value in enumerate(values):
+        decay, window_sum, best = optimizers.window_decay(
+            schedule, step=tf.constant(step, tf.int64), value=tf.constant(value),
+            window=window, window_sum=tf.constant(window_sum), best=tf.constant(best))
+        out.append((bool(decay), float(window_sum), float(best)))
+    return out
+
+
+def test_plateau_decays_only_when_a_window_mean_is_not_one_percent_better():
+    # Windows of 2: means 1.0, 0.5 (better), 0.498 (0.4% better: stalled), 0.2 (better).
+    values = [1.2, 0.8, 0.6, 0.4, 0.5, 0.496, 0.3, 0.1]
+    got = run_window_decay("plateau", values, window=2)
+    assert [d for d, _, _ in got] == [False, False, False, False, False, True, False, False]
+    np.testing.assert_allclose([s for _, s, _ in got], [1.2, 0, 0.6, 0, 0.5, 0, 0.3, 0],
+                               rtol=1e-6)
+    np.testing.assert_allclose([b for _, _, b in got],
+                               [np.inf, 1.0, 1.0, 0.5, 0.5, 0.498, 0.498, 0.2], rtol=1e-6)
+
+
+def test_fixed_decays_at_every_window_end_and_none_never():
+    got = run_window_decay("fixed", [5.0] * 7, window=3)
+    assert [d for d, _, _ in got] == [False, False, True, False, False, True, False]
+    assert all(s == 0.0 and b == float("inf") for _, s, b in got)  # state untouched
+    assert not any(d for d, _, _ in run_window_decay("none", [5.0] * 4, window=1))
+
+
+def test_window_decay_checks_its_arguments():
+    with pytest.raises(ValueError, match="schedule='cosine'"):
+        optimizers.window_decay("cosine", step=0, value=1.0, window=2, window_sum=0.0,
+                                best=1.0)
+    with pytest.raises(ValueError, match="window=0"):
+        optimizers.window_decay("fixed", step=0, value=1.0, window=0, window_sum=0.0,
+                                best=1.0)
+
+
+def test_scale_learning_rates():
+    opts = [keras.optimizers.Adam(1e-3), keras.optimizers.SGD(0.5)]
+    optimizers.scale_learning_rates(opts, tf.constant(0.5))
+    optimizers.scale_learning_rates(opts, 1.0)
+    np.testing.assert_allclose([float(o.learning_rate) for o in opts], [5e-4, 0.25], rtol=1e-6)
+
+
+@pytest.mark.parametrize("updates", [1, 3])
+def test_with_initial_rate_switches_after_exactly_that_many_updates(updates):
+    var = keras.Variable(np.zeros(2, np.float32))
+    opt = optimizers.with_initial_rate(keras.optimizers.SGD(0.1, momentum=0.5), 0.01,
+                                       updates)
+    assert isinstance(opt, keras.optimizers.SGD) and float(opt.momentum) == 0.5
+    opt.build([var])
+    rates = []
+    for _ in range(updates + 2):
+        rates.append(float(opt.learning_rate))
+        opt.apply([tf.ones(2)], [var])
+    np.testing.assert_allclose(rates, [0.01] * updates + [0.1, 0.1], rtol=1e-6)
+    with pytest.raises(ValueError, match="updates=0"):
+        optimizers.with_initial_rate(keras.optimizers.SGD(0.1), 0.01, 0)
