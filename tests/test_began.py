@@ -60,7 +60,8 @@ def test_step_logs_and_k_t_follow_the_controller_and_clip_both_ways():
         (0.3, 0.5, 1.0), (0.9, 1.0, 100.0), (0.1, 0.01, 100.0)]
     seen = []
     for k0, gamma, lambda_k in cases:
-        model.gamma, model.lambda_k = gamma, lambda_k
+        model.params = model.Params(began_gamma=gamma, began_lambda_k=lambda_k,
+                                    began_lr_schedule=model.params.began_lr_schedule)
         model.make_train_function(force=True)  # the constants are baked in at trace time
         model.k_t.assign(k0)
         # Both losses of the controller from the state before the step (one state).

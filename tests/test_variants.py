@@ -1,6 +1,5 @@
 """Every registered variant trains; the classic GAN step matches its closed form."""
 
-import dataclasses
 
 import keras
 import numpy as np

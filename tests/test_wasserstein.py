@@ -77,14 +77,14 @@ def test_schedule_switch_and_clip_value_come_from_the_config():
     data = helpers.tiny_points()
     cfg = training.resolve_config(dict(variant="wgan", width=8, batch_size=8, clip_value=0.05))
     model = training.build_model(training.fit_to_data(cfg, data), data)
-    assert model.clip_value == 0.05 and model.batches_per_step == CriticSchedule(5)
+    assert model.params.clip_value == 0.05 and model.batches_per_step == CriticSchedule(5)
     # Arjovsky et al. 2017, Algorithm 1: RMSProp, alpha = 5e-5, n_critic = 5; rho 0.99 is
     # PyTorch's default that their code ran with.
     for optimizer in (model.g_optimizer, model.d_optimizer):
         assert type(optimizer).__name__ == "RMSprop"
         np.testing.assert_allclose([float(optimizer.learning_rate), float(optimizer.rho)],
                                    [5e-5, 0.99], rtol=1e-6)
-    cfg = training.resolve_config(dict(variant="wgan", wgan_critic_schedule=False, d_steps=3))
+    cfg = training.resolve_config(dict(variant="wgan", wgan_wgan_critic_schedule=False, d_steps=3))
     model = training.build_model(training.fit_to_data(cfg, data), data)
     assert model.batches_per_step == 3
 
@@ -94,7 +94,7 @@ def test_schedule_switch_and_clip_value_come_from_the_config():
 
 def test_wgan_step_matches_closed_form_with_clipping():
     lr, clip = 0.2, 0.2
-    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False)
+    model = linear_pair(WGAN, lr, clip_value=clip, wgan_critic_schedule=False)
     w, c, b, logs = one_step(model)
     w_free = W0 - lr * (B0 - X.mean(0))  # [0.225, -0.075]: the first weight is clipped
     expected_w = np.clip(w_free, -clip, clip)
@@ -222,7 +222,7 @@ def drawn_noise(step, draw, shape):
 
 def test_wgan_instance_noise_enters_the_critic_update_as_drawn():
     lr, sigma, clip = 0.2, 0.5, 10.0   # clip so wide that it stays inactive
-    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False, seed=SEED,
+    model = linear_pair(WGAN, lr, clip_value=clip, wgan_critic_schedule=False, seed=SEED,
                         instance_noise=sigma, instance_noise_steps=4)
     w, c, b, logs = one_step(model)
     # d_steps = 1: draws 0 = z, 1 = noise on x, 2 = noise on G(z); 3, 4 for G's update.
@@ -238,7 +238,7 @@ def test_wgan_instance_noise_enters_the_critic_update_as_drawn():
                                    - sigma * e_fake.mean(0)), rtol=1e-5)
     np.testing.assert_allclose(logs["instance_noise"], sigma, rtol=1e-6)
     # sigma = 0: the noiseless closed form (and no noise draws).
-    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False, seed=SEED)
+    model = linear_pair(WGAN, lr, clip_value=clip, wgan_critic_schedule=False, seed=SEED)
     w, _, _, logs = one_step(model)
     np.testing.assert_allclose(w, W0 - lr * (B0 - X.mean(0)), rtol=1e-6)
     assert logs["instance_noise"] == 0.0
@@ -248,7 +248,7 @@ def test_wgan_instance_noise_in_chunked_critic_updates_over_two_steps():
     """n_critic = 5 with d_steps = 2: chunks of 2 and 1 critic updates, then the last call;
     every update gets its own noise (distinct draws), and step 1 draws anew."""
     lr, sigma, clip, d_steps, n_critic, steps = 0.1, 0.3, 1.0, 2, 5, 4
-    model = linear_pair(WGAN, lr, clip_value=clip, critic_schedule=False, seed=SEED,
+    model = linear_pair(WGAN, lr, clip_value=clip, wgan_critic_schedule=False, seed=SEED,
                         d_steps=d_steps, batch_size=len(X), instance_noise=sigma,
                         instance_noise_steps=steps)
     batches = [X + 0.1 * j for j in range(n_critic)]
