@@ -117,7 +117,7 @@ def linear_began(lr, k0, d_steps, **kwargs):
     d = keras.Sequential([keras.Input((2,)), keras.layers.Dense(
         2, kernel_initializer=keras.initializers.Constant(W0),
         bias_initializer=keras.initializers.Constant(C0))])
-    model = BEGAN(g, d, latent_dim=3, d_steps=d_steps, seed=5, lr_schedule="none", **kwargs)
+    model = BEGAN(g, d, latent_dim=3, d_steps=d_steps, seed=5, began_lr_schedule="none", **kwargs)
     model.compile(d_optimizer=keras.optimizers.SGD(lr), g_optimizer=keras.optimizers.SGD(lr))
     model.k_t.assign(k0)
     return model
@@ -127,7 +127,7 @@ def linear_began(lr, k0, d_steps, **kwargs):
 def test_one_step_is_simultaneous_in_closed_form(d_steps):
     lr, k0, gamma, lambda_k = 0.5, 0.4, 0.7, 0.5
     batches = [X + 0.25 * i for i in range(d_steps)]
-    model = linear_began(lr, k0, d_steps, gamma=gamma, lambda_k=lambda_k)
+    model = linear_began(lr, k0, d_steps, began_gamma=gamma, began_lambda_k=lambda_k)
     history = model.fit(tf.data.Dataset.from_tensors(
         np.concatenate(batches).astype(np.float32)).repeat(), steps_per_epoch=1, epochs=1,
         verbose=0, shuffle=False)
