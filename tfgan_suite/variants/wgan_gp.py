@@ -7,8 +7,9 @@ the lines between real and fake samples, in place of WGAN's weight clipping. lam
 batch norm in the critic (`d_norm="layer"`): the penalty is per sample, and batch norm
 makes each sample's score depend on the rest of the batch.
 
-`GradientPenaltyGAN` is the penalised step of any loss pair: `dragan` reuses it with the
-non-saturating loss and its own penalty points (`--penalty=dragan`).
+`GradientPenaltyGAN` is `GANModel`'s adversarial step with the penalty's two hooks
+(`penalty_points`, drawn with each fake batch, and `d_penalty`), for any loss pair: `dragan`
+reuses it with the non-saturating loss and its own penalty points (`--penalty=dragan`).
 
 On the 2-D mixtures (ring8, grid25) the paper's image settings barely move the generator
 in 10,000 steps (lambda = 10 outweighs Wasserstein distances of ~0.1 at that scale), so
