@@ -2,14 +2,28 @@
 
 Why a base class: what every GAN needs but no paper writes down — two optimizers built
 eagerly, per-replica random draws, loss scaling under `tf.distribute`, instance noise, a
-step counter that survives checkpoints — lives here once. A variant subclasses `GANModel`
-(one level of inheritance, no deeper) and writes only its `train_step`: the tapes, the
-losses and the updates of its paper, using the helpers below.
+step counter that survives checkpoints — lives here once. So does the adversarial step most
+papers share (`train_step`: `d_steps` D updates, then one G update), written once so that a
+variant is a specification: it subclasses `GANModel` (one level of inheritance, no deeper)
+and overrides the hooks where its paper differs. A variant whose algorithm has another shape
+(an auto-encoder D, an encoder, a scheduled critic) writes its own `train_step` instead,
+with the helpers below.
+
+Hooks of the adversarial step (defaults: the loss pair `params.loss`, nothing else):
+    d_objective(real, fake, labels) -> (loss, logs)   D's loss on noised inputs (mcgan: IPM)
+    score_logs(real_logits, fake_logits) -> logs      what D's outputs say (wgan_gp)
+    penalty_points(real, fake) -> points              drawn with each fake batch (wgan_gp)
+    d_penalty(points, labels) -> (value, logs)        added to D's loss (wgan_gp, dragan)
+    d_constrain()                                     after each D update (mcgan)
+    g_objective(fake, labels) -> loss                 G's loss on noised fakes (mcgan)
+    conditional = True                                G takes [z, y], D takes [x, y] (cgan)
 
 Helpers a `train_step` uses:
     real, labels = self.unpack(data)
     for real_batch in self.real_batches(real): ...   # d_steps critic updates, fresh data each
     z = self.latent(batch_size)                        # per-replica, per-step, per-draw stream
+    fake = self.fake_batch(batch_size, labels)         # G(z) (G(z, y)), training mode
+    logits = self.discriminate(x, labels)              # D(x) (D(x, y)), training mode
     x = self.noisy(x)                                  # instance noise on D's inputs
     self.minimize(optimizer, tape, loss, variables)    # replica-correct update
     grads = self.replica_gradients(tape, loss, vars)   # ... its gradients, applied later
@@ -95,6 +109,14 @@ class GANModel(keras.Model):
         # A wrapper model without call() must say it is built, or fit under a
         # distribution strategy refuses it (KERAS_NOTES).
         self.built = True
+
+    def __getattr__(self, name):
+        # Only reached when normal lookup fails: the variant's parameters, as on a Config
+        # (`model.gp_weight` is `model.params.gp_weight`).
+        params = self.__dict__.get("params")
+        if params is not None and name in params.names():
+            return getattr(params, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     # ----------------------------------------------------------------------------------
     # Construction from a run configuration.
@@ -302,13 +324,98 @@ class GANModel(keras.Model):
         return {name: tf.cast(value, tf.float32) for name, value in logs.items()}
 
     # ----------------------------------------------------------------------------------
+    # The adversarial step, and the hooks a variant overrides where its paper differs.
+
+    def train_step(self, data):
+        """`d_steps` D updates, each on a fresh real batch and fresh z, then one G update.
+
+        Each D update minimises `d_objective` on the noised inputs plus `d_penalty` at the
+        `penalty_points` of the inputs without noise, then calls `d_constrain` (draws in
+        this order: z, the points, the instance noise); G then minimises `g_objective` on
+        fresh samples through the updated D. A conditional model gets (x, y) batches and
+        makes its fakes for the labels of the real batch they meet (G's update: the last
+        batch's labels, a draw from p(y)). Logged: `d_loss`, `g_loss`, then the logs of
+        `d_penalty` and `d_objective`, all from the last D update.
+
+        Reference: Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014,
+        Algorithm 1.
+        """
+        real, labels = self.unpack(data)
+        if not self.conditional:
+            labels = None
+        elif labels is None:
+            raise ValueError(f"{type(self).__name__} trains on (x, y) batches; the dataset "
+                             "yields x only (make_dataset(..., with_labels=True))")
+        batch_size = tf.shape(real)[0] // self.d_steps
+
+        for real_batch, label_batch in self.real_batches(real, labels):
+            fake = self.fake_batch(batch_size, label_batch)
+            points = self.penalty_points(real_batch, fake)
+            with tf.GradientTape() as tape:
+                d_loss, d_logs = self.d_objective(self.noisy(real_batch), self.noisy(fake),
+                                                  label_batch)
+                penalty, penalty_logs = self.d_penalty(points, label_batch)
+                if penalty is not None:
+                    d_loss = d_loss + penalty
+            self.minimize(self.d_optimizer, tape, d_loss,
+                          self.discriminator.trainable_variables)
+            self.d_constrain()
+
+        with tf.GradientTape() as tape:
+            fake = self.fake_batch(batch_size, label_batch)
+            g_loss = self.g_objective(self.noisy(fake), label_batch)
+        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+        return self.end_step({"d_loss": d_loss, "g_loss": g_loss, **penalty_logs, **d_logs})
+
+    def d_objective(self, real, fake, labels):
+        """D's loss on a real and a fake batch (instance noise added) and its logs; by
+        default the D half of the loss pair `params.loss`, logged by `score_logs`."""
+        real_logits = self.discriminate(real, labels)
+        fake_logits = self.discriminate(fake, labels)
+        d_loss = losses.get(self.params.loss)[0](real_logits, fake_logits)
+        return d_loss, self.score_logs(real_logits, fake_logits)
+
+    def score_logs(self, real_logits, fake_logits):
+        """What D's outputs say: by default those of a classifier D, the mean probabilities
+        D(x) and D(G(z)) before G's update, with the instance-noise std sigma_t."""
+        return {"d_real": tf.reduce_mean(tf.sigmoid(real_logits)),
+                "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),
+                "instance_noise": self.instance_noise_std()}
+
+    def penalty_points(self, real, fake):
+        """Where `d_penalty` looks at D, drawn from the real and fake batches (without
+        instance noise) before D's tape opens; by default nowhere (None)."""
+        return None
+
+    def d_penalty(self, points, labels):
+        """A regulariser added to D's loss at `points`, under D's tape: (value, logs), or
+        (None, {}) for none (the default)."""
+        return None, {}
+
+    def d_constrain(self):
+        """Puts D back in its constraint set after each of its updates (clipping,
+        projections); by default D is unconstrained."""
+
+    def g_objective(self, fake, labels):
+        """G's loss on its fresh samples (instance noise added), through the updated D; by
+        default the G half of the loss pair `params.loss`."""
+        return losses.get(self.params.loss)[1](self.discriminate(fake, labels))
+
+    def fake_batch(self, batch_size, labels=None):
+        """G(z) in training mode for fresh z (G(z, y) for labels y), from this replica's
+        stream."""
+        return self.generator(_with_labels(self.latent(batch_size), labels), training=True)
+
+    def discriminate(self, x, labels=None):
+        """D(x) in training mode (D(x, y) for labels y): logits [N, 1]."""
+        return self.discriminator(_with_labels(x, labels), training=True)
+
+    # ----------------------------------------------------------------------------------
     # Sampling outside training.
 
     def generate(self, z, labels=None):
         """G(z) in inference mode (batch norm uses its moving statistics)."""
-        if labels is None:
-            return self.generator(z, training=False)
-        return self.generator([z, labels], training=False)
+        return self.generator(_with_labels(z, labels), training=False)
 
     # ----------------------------------------------------------------------------------
     # What `training.train` asks of the model. Defaults fit images and 2-D points; a
@@ -386,3 +493,8 @@ class GANModel(keras.Model):
                               trainable=False, aggregation="only_first_replica")
         self._state[name] = var
         return var
+
+
+def _with_labels(x, labels):
+    """A player's input: x alone, or [x, labels] for a conditional player."""
+    return x if labels is None else [x, labels]

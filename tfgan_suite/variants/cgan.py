@@ -2,7 +2,8 @@
 
 Both players see the class label y: D judges whether x is a real example *of class y*,
 so G must produce class y when asked for it. The game is that of `gan` with y added to
-every call, and any loss pair of `tfgan_suite.losses` (`--loss`, default non-saturating).
+every call (`GANModel.train_step` with `conditional = True`), and any loss pair of
+`tfgan_suite.losses` (`--loss`, default non-saturating).
 Fakes are generated for the labels of the real batch they are compared with, so the fake
 label distribution is the data's p(y) exactly (Mirza & Osindero draw y from the data too).
 
@@ -21,9 +22,7 @@ Reference:
 
 import dataclasses
 
-import tensorflow as tf
-
-from tfgan_suite import losses, settings
+from tfgan_suite import settings
 from tfgan_suite.data import DataError
 from tfgan_suite.variants.base import GANModel, LossParams
 from tfgan_suite.variants.spec import Variant
@@ -42,7 +41,8 @@ class ConditionalParams(LossParams):
 
 
 class ConditionalGAN(GANModel):
-    """`d_steps` updates of D(x, y), then one update of G(z, y).
+    """`d_steps` updates of D(x, y), then one update of G(z, y): `GANModel`'s adversarial
+    step with labels (`conditional = True`), fakes made for the real batch's labels.
 
     Args (beyond GANModel's):
         num_classes: number of labels; the pipeline yields (x, y) with y in
@@ -80,42 +80,6 @@ class ConditionalGAN(GANModel):
             width=cfg.width, norm=cfg.d_norm, spectral_norm=cfg.d_spectral_norm)
         return cls(generator, discriminator, num_classes=data.num_classes,
                    **cls.model_kwargs(cfg))
-
-    def train_step(self, data):
-        d_loss_fn, g_loss_fn = losses.get(self.params.loss)
-        real, labels = self.unpack(data)
-        if labels is None:
-            raise ValueError("cgan trains on (x, y) batches; the dataset yields x only "
-                             "(make_dataset(..., with_labels=True))")
-        batch_size = tf.shape(real)[0] // self.d_steps
-
-        # Discriminator: real (x, y) against (G(z, y), y) for the same labels y.
-        for real_batch, label_batch in self.real_batches(real, labels):
-            fake = self.generator([self.latent(batch_size), label_batch], training=True)
-            with tf.GradientTape() as tape:
-                real_logits = self.discriminator([self.noisy(real_batch), label_batch],
-                                                 training=True)
-                fake_logits = self.discriminator([self.noisy(fake), label_batch],
-                                                 training=True)
-                d_loss = d_loss_fn(real_logits, fake_logits)
-            self.minimize(self.d_optimizer, tape, d_loss,
-                          self.discriminator.trainable_variables)
-
-        # Generator: fresh z, the labels of the last real batch (a draw from p(y)).
-        with tf.GradientTape() as tape:
-            fake = self.generator([self.latent(batch_size), label_batch], training=True)
-            g_fake_logits = self.discriminator([self.noisy(fake), label_batch],
-                                               training=True)
-            g_loss = g_loss_fn(g_fake_logits)
-        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
-
-        return self.end_step({
-            "d_loss": d_loss,
-            "g_loss": g_loss,
-            "d_real": tf.reduce_mean(tf.sigmoid(real_logits)),   # D(x, y)
-            "d_fake": tf.reduce_mean(tf.sigmoid(fake_logits)),   # D(G(z, y), y)
-            "instance_noise": self.instance_noise_std(),
-        })
 
 
 VARIANT = Variant(

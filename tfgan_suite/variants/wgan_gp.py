@@ -7,8 +7,9 @@ the lines between real and fake samples, in place of WGAN's weight clipping. lam
 batch norm in the critic (`d_norm="layer"`): the penalty is per sample, and batch norm
 makes each sample's score depend on the rest of the batch.
 
-`GradientPenaltyGAN` is the penalised step of any loss pair: `dragan` reuses it with the
-non-saturating loss and its own penalty points (`--penalty=dragan`).
+`GradientPenaltyGAN` is `GANModel`'s adversarial step with the penalty's two hooks
+(`penalty_points`, drawn with each fake batch, and `d_penalty`), for any loss pair: `dragan`
+reuses it with the non-saturating loss and its own penalty points (`--penalty=dragan`).
 
 On the 2-D mixtures (ring8, grid25) the paper's image settings barely move the generator
 in 10,000 steps (lambda = 10 outweighs Wasserstein distances of ~0.1 at that scale), so
@@ -23,7 +24,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from tfgan_suite import losses, penalties, settings
+from tfgan_suite import penalties, settings
 from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
 from tfgan_suite.variants.spec import Variant
 
@@ -42,7 +43,7 @@ class GradientPenaltyParams(LossParams):
 
 
 class GradientPenaltyGAN(GANModel):
-    """`d_steps` penalised critic updates, then one generator update.
+    """The adversarial step of any loss pair with a gradient penalty on D's loss.
 
     Parameters (`GradientPenaltyParams`, beyond the loss pair):
         gp_weight: lambda of the penalty (applied once, in `penalties.gradient_penalty`).
@@ -63,39 +64,16 @@ class GradientPenaltyGAN(GANModel):
             return penalties.dragan_interpolates(real, noise, alpha)
         return penalties.random_interpolates(real, fake, alpha)
 
-    def train_step(self, data):
-        d_loss_fn, g_loss_fn = losses.get(self.params.loss)
-        real, _ = self.unpack(data)
-        batch_size = tf.shape(real)[0] // self.d_steps
+    def d_penalty(self, points, labels):
+        # Under D's tape: the nested tape inside lets it differentiate the gradient norm.
+        gp, grad_norm = penalties.gradient_penalty(self.discriminator, points,
+                                                   weight=self.params.gp_weight)
+        return gp, {"gradient_penalty": gp, "grad_norm": grad_norm}
 
-        for real_batch, _ in self.real_batches(real):
-            fake = self.generator(self.latent(batch_size), training=True)
-            x_hat = self.penalty_points(real_batch, fake)
-            with tf.GradientTape() as tape:
-                real_logits = self.discriminator(self.noisy(real_batch), training=True)
-                fake_logits = self.discriminator(self.noisy(fake), training=True)
-                adversarial = d_loss_fn(real_logits, fake_logits)
-                # Nested tape inside: this tape differentiates through the gradient norm.
-                gp, grad_norm = penalties.gradient_penalty(
-                    self.discriminator, x_hat, weight=self.params.gp_weight)
-                d_loss = adversarial + gp
-            self.minimize(self.d_optimizer, tape, d_loss,
-                          self.discriminator.trainable_variables)
-
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.latent(batch_size), training=True)
-            g_loss = g_loss_fn(self.discriminator(self.noisy(fake), training=True))
-        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
-
-        logs = {"d_loss": d_loss, "g_loss": g_loss, "gradient_penalty": gp,
-                "grad_norm": grad_norm}
-        if self.params.loss == "wasserstein":
-            logs["wasserstein"] = tf.reduce_mean(real_logits) - tf.reduce_mean(fake_logits)
-        else:  # a classifier D: its mean probabilities, as `gan` logs them
-            logs["d_real"] = tf.reduce_mean(tf.sigmoid(real_logits))
-            logs["d_fake"] = tf.reduce_mean(tf.sigmoid(fake_logits))
-            logs["instance_noise"] = self.instance_noise_std()
-        return self.end_step(logs)
+    def score_logs(self, real_logits, fake_logits):
+        if self.params.loss != "wasserstein":  # a classifier D: logged as `gan` logs it
+            return super().score_logs(real_logits, fake_logits)
+        return {"wasserstein": tf.reduce_mean(real_logits) - tf.reduce_mean(fake_logits)}
 
 
 VARIANT = Variant(
