@@ -142,7 +142,7 @@ def test_model_draws_alpha_uniform_per_sample(variant, penalty):
     cfg = training.resolve_config(dict(variant=variant, width=8, batch_size=64, seed=1,
                                        export=False))
     model = training.build_model(training.fit_to_data(cfg, data), data)
-    assert model.penalty == penalty
+    assert model.params.penalty == penalty
     real = tf.random.stateless_normal([512, 2], seed=[1, 1])
     fake = tf.random.stateless_normal([512, 2], seed=[1, 2]) + 3.0
     x_hat = model.penalty_points(real, fake).numpy()
