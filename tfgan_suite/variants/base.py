@@ -110,14 +110,6 @@ class GANModel(keras.Model):
         # distribution strategy refuses it (KERAS_NOTES).
         self.built = True
 
-    def __getattr__(self, name):
-        # Only reached when normal lookup fails: the variant's parameters, as on a Config
-        # (`model.gp_weight` is `model.params.gp_weight`).
-        params = self.__dict__.get("params")
-        if params is not None and name in params.names():
-            return getattr(params, name)
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
     # ----------------------------------------------------------------------------------
     # Construction from a run configuration.
 
