@@ -98,7 +98,7 @@ def test_lsgan_hinge_and_dragan_models_use_their_papers_losses():
     }
     for name, (d_want, g_want) in want.items():
         _, _, model = _points_model(name)
-        d_loss, g_loss = losses.get(model.loss_name)
+        d_loss, g_loss = losses.get(model.params.loss)
         if d_want is not None:
             np.testing.assert_allclose(float(d_loss(real, fake)), d_want, rtol=1e-6,
                                        err_msg=name)

@@ -141,7 +141,7 @@ def test_sngan_model_trains_like_the_official_code():
     assert not any(isinstance(l, keras.layers.BatchNormalization) for l in layers)
     # Hinge (Lim & Ye 2017): E relu(1 - D(x)) + E relu(1 + D(G(z))), and -E D(G(z)) for G.
     real, fake = np.array([0.4, 1.7, -0.2], np.float32), np.array([-1.5, 0.3], np.float32)
-    d_loss, g_loss = losses.get(model.loss_name)
+    d_loss, g_loss = losses.get(model.params.loss)
     np.testing.assert_allclose(float(d_loss(_f32(real), _f32(fake))),
                                (0.6 + 0 + 1.2) / 3 + (0 + 1.3) / 2, rtol=1e-6)
     np.testing.assert_allclose(float(g_loss(_f32(fake))), 0.6, rtol=1e-6)

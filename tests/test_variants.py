@@ -82,7 +82,7 @@ def test_every_variant_descends_its_own_losses_to_first_order(name, seed=0):
     after the update comes from a second call at the same step counter (so the same z,
     interpolates and noise) on the same batch, with the weights restored to: the updated D
     and the old G (D's loss), or the updated D and G with D's rate set to 0 (G's loss, which
-    the step computes after D's update). Logged losses are those computed inside the tapes.
+    the step computes after D's update; began: the old D). Logged losses are those computed inside the tapes.
     """
     if "points" not in variants.get(name).model.data_kinds:
         pytest.skip(f"{name} trains on {variants.get(name).model.data_kinds} data "
@@ -123,7 +123,9 @@ def test_every_variant_descends_its_own_losses_to_first_order(name, seed=0):
 
     restore(d_vars)
     d_change = step()["d_loss"] - first["d_loss"]
-    restore(list(d_vars) + list(g_vars))
+    # G's loss is taken after D's update, except in began, whose players update
+    # simultaneously from one state (G's loss sees D before its update).
+    restore(list(g_vars) if name == "began" else list(d_vars) + list(g_vars))
     model.d_optimizer.learning_rate.assign(0.0)
     g_change = step()["g_loss"] - first["g_loss"]
     rtol = DESCENT_RTOL.get(name, 0.05)
@@ -161,7 +163,7 @@ def test_built_models_play_the_papers_games_with_their_optimizers():
         # Goodfellow et al. 2014, section 3: G maximises log D(G(z)) instead.
         ("nsgan", -np.mean(np.log(d_of_g)))]:
         model = training.build_model(training.fit_to_data(small_config(name), data), data)
-        g_loss = losses.get(model.loss_name)[1](tf.constant(logits))
+        g_loss = losses.get(model.params.loss)[1](tf.constant(logits))
         np.testing.assert_allclose(float(g_loss), want, rtol=1e-5, err_msg=name)
     # Radford, Metz & Chintala 2016, section 4: Adam, learning rate 0.0002, beta1 0.5, z of
     # size 100 (beta2 is not given; Adam's 0.999 default is what their code used).

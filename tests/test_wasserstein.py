@@ -84,7 +84,7 @@ def test_schedule_switch_and_clip_value_come_from_the_config():
         assert type(optimizer).__name__ == "RMSprop"
         np.testing.assert_allclose([float(optimizer.learning_rate), float(optimizer.rho)],
                                    [5e-5, 0.99], rtol=1e-6)
-    cfg = training.resolve_config(dict(variant="wgan", wgan_wgan_critic_schedule=False, d_steps=3))
+    cfg = training.resolve_config(dict(variant="wgan", wgan_critic_schedule=False, d_steps=3))
     model = training.build_model(training.fit_to_data(cfg, data), data)
     assert model.batches_per_step == 3
 
