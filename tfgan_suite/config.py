@@ -64,6 +64,9 @@ class Config:
                                     "of the discriminator (Miyato et al. 2018)", group="model")
     latent_dim: int = setting(64, "size of the latent vector z", check=at_least(1),
                               group="model")
+    pack: int = setting(1, "PacGAN packing M: D judges M samples at once, all real or all "
+                        "fake, joined along features (2-D) or channels (images); 1 = off",
+                        check=at_least(1), group="model")
     # Optimisation. Each player has its own optimizer.
     steps: int = setting(10000, "generator updates in the whole run (each after d_steps "
                          "discriminator updates)", check=at_least(1), group="optimisation")

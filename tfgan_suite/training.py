@@ -84,6 +84,11 @@ def fit_to_data(cfg, data):
         raise config_lib.ConfigError(
             f"--variant={cfg.variant} trains on {' or '.join(kinds)} data; dataset "
             f"{data.name!r} is {data.kind} data")
+    if cfg.pack > 1 and not variant.model.packable:
+        packers = [name for name, v in variants.REGISTRY.items() if v.model.packable]
+        raise config_lib.ConfigError(
+            f"--pack={cfg.pack} does not apply to --variant={cfg.variant}: its discriminator "
+            f"does not judge samples alone; packing works with {', '.join(packers)}")
     changes = dict(data=data_lib.DataSpec.of(data).as_dict())
     if cfg.instance_noise_steps is None:
         changes["instance_noise_steps"] = cfg.steps
@@ -222,6 +227,10 @@ def train(cfg, *, data=None, verbose="auto"):
     if cfg.batch_size % replicas:
         raise config_lib.ConfigError(
             f"--batch_size={cfg.batch_size} must be a multiple of the {replicas} replicas")
+    if (cfg.batch_size // replicas) % cfg.pack:
+        raise config_lib.ConfigError(
+            f"--batch_size={cfg.batch_size} must give each of the {replicas} replica(s) a "
+            f"multiple of --pack={cfg.pack} samples")
 
     if data is None:
         data = data_lib.load(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size,

@@ -21,6 +21,7 @@ TensorShape([8, 1])
 import collections
 import numbers
 
+from tfgan_suite import packing
 from tfgan_suite.nets import dcgan
 from tfgan_suite.nets import mlp
 from tfgan_suite.nets import pacgan
@@ -101,7 +102,7 @@ def build_generator(architecture, *, data_shape, latent_dim, width=64, name="gen
 
 
 def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
-                        spectral_norm=False, name="discriminator"):
+                        spectral_norm=False, pack=1, name="discriminator"):
     """Builds a discriminator (or critic) that maps examples to raw logits.
 
     There is no sigmoid: the losses take logits, and Wasserstein critics need
@@ -120,10 +121,13 @@ def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
         spectral_norm: wrap every Conv2D and Dense (the logits layer too) in
             `SpectralNormalization` (Miyato et al. 2018); usually with
             `norm="none"`, as in SNGAN.
+        pack: PacGAN packing M: the network takes M examples joined along the last axis
+            (`tfgan_suite.packing`), [N, ..., M * C]; `data_shape` stays one example's.
         name: model name.
 
     Returns:
-        A functional `keras.Model` from [N, *data_shape] to float32 [N, 1].
+        A functional `keras.Model` from [N, *data_shape] (packed: the last axis M times
+        larger) to float32 [N, 1].
 
     Raises:
         ArchitectureError: for an unknown architecture or norm, a data shape
@@ -136,7 +140,9 @@ def build_discriminator(architecture, *, data_shape, width=64, norm="batch",
         raise ArchitectureError(f"norm must be one of {_quoted(NORMS)}; got {norm!r}")
     if not isinstance(spectral_norm, bool):
         raise ArchitectureError(f"spectral_norm must be True or False; got {spectral_norm!r}")
-    return spec.discriminator(data_shape, width, norm, name, spectral_norm=spectral_norm)
+    pack = _check_positive("pack", pack)
+    return spec.discriminator(packing.packed_shape(data_shape, pack), width, norm, name,
+                              spectral_norm=spectral_norm)
 
 
 def _quoted(names):

@@ -37,7 +37,7 @@ import threading
 import keras
 import tensorflow as tf
 
-from tfgan_suite import losses, settings
+from tfgan_suite import losses, packing, settings
 
 # Offsets that keep the random streams of different replicas and draws apart. Seed element
 # 0 carries (seed, replica), element 1 carries (step, draw index within the step).
@@ -82,9 +82,12 @@ class GANModel(keras.Model):
     conditional = False
     # The kinds of data the variant trains on (`data.kind`); irgan's is ("recsys",).
     data_kinds = ("image", "points")
+    # True where D judges samples alone, so that PacGAN packing (`--pack`) applies; a D
+    # that also reads labels, codes or reconstructs its input does not pack.
+    packable = False
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
-                 instance_noise=0.0, instance_noise_steps=1, params=None, name=None,
+                 instance_noise=0.0, instance_noise_steps=1, pack=1, params=None, name=None,
                  **param_values):
         super().__init__(name=name)
         # The shared settings were checked by `Config`; the variant's by its `Params`.
@@ -99,6 +102,7 @@ class GANModel(keras.Model):
         self.seed = int(seed)
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = int(instance_noise_steps)
+        self.pack = int(pack)
         # Generator updates done so far. Checkpointed; drives the random streams, the
         # instance-noise schedule and any variant schedule.
         self._state = {}
@@ -131,9 +135,9 @@ class GANModel(keras.Model):
 
         generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
                                          latent_dim=cfg.latent_dim, width=cfg.width)
-        discriminator = nets.build_discriminator(cfg.architecture, data_shape=data.shape,
-                                                 width=cfg.width, norm=cfg.d_norm,
-                                                 spectral_norm=cfg.d_spectral_norm)
+        discriminator = nets.build_discriminator(
+            cfg.architecture, data_shape=data.shape, width=cfg.width, norm=cfg.d_norm,
+            spectral_norm=cfg.d_spectral_norm, pack=cfg.pack)
         return generator, discriminator
 
     @staticmethod
@@ -141,7 +145,8 @@ class GANModel(keras.Model):
         """The constructor arguments every variant takes from a (data-fitted) Config."""
         return dict(latent_dim=cfg.latent_dim, d_steps=cfg.d_steps, seed=cfg.seed,
                     instance_noise=cfg.instance_noise,
-                    instance_noise_steps=cfg.instance_noise_steps, params=cfg.params)
+                    instance_noise_steps=cfg.instance_noise_steps, pack=cfg.pack,
+                    params=cfg.params)
 
     def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
         """Attaches both optimizers and builds them now, outside any traced function.
@@ -399,8 +404,12 @@ class GANModel(keras.Model):
         return self.generator(_with_labels(self.latent(batch_size), labels), training=True)
 
     def discriminate(self, x, labels=None):
-        """D(x) in training mode (D(x, y) for labels y): logits [N, 1]."""
-        return self.discriminator(_with_labels(x, labels), training=True)
+        """D(x) in training mode (D(x, y) for labels y): logits [N / pack, 1]."""
+        return self.discriminator(_with_labels(self.packed(x), labels), training=True)
+
+    def packed(self, x):
+        """D's view of a batch of samples: runs of `pack` joined (`packing.pack_samples`)."""
+        return packing.pack_samples(x, self.pack)
 
     # ----------------------------------------------------------------------------------
     # Sampling outside training.

@@ -19,6 +19,7 @@ class GAN(GANModel):
     """
 
     Params = LossParams
+    packable = True
 
 
 VARIANT = Variant(

@@ -68,6 +68,7 @@ class McGAN(GANModel):
     """
 
     Params = McGANParams
+    packable = True
 
     def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -84,8 +85,8 @@ class McGAN(GANModel):
 
     def d_objective(self, real, fake, labels):
         critic = self.discriminator
-        real_phi = critic.features(real, training=True)
-        fake_phi = critic.features(fake, training=True)
+        real_phi = critic.features(self.packed(real), training=True)
+        fake_phi = critic.features(self.packed(fake), training=True)
         d_ipm, parts = critic.ipm(real_phi, fake_phi)
         return -d_ipm, {"ipm": d_ipm, **parts,
                         "d_real": tf.reduce_mean(critic.scores(real_phi)),  # E_P f, before
@@ -97,7 +98,7 @@ class McGAN(GANModel):
 
     def g_objective(self, fake, labels):
         critic = self.discriminator
-        return -tf.reduce_mean(critic.scores(critic.features(fake, training=True)))
+        return -tf.reduce_mean(critic.scores(critic.features(self.packed(fake), training=True)))
 
 
 VARIANT = Variant(

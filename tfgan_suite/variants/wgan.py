@@ -72,6 +72,7 @@ class WGAN(GANModel):
     """
 
     Params = WGANParams
+    packable = True
 
     def __init__(self, generator, discriminator, *, batch_size=None, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
@@ -192,8 +193,8 @@ class WGAN(GANModel):
             real_batch = self.noisy(real_batch, seed=self._seed(draw_offset))
             fake = self.noisy(fake, seed=self._seed(draw_offset))
         with tf.GradientTape() as tape:
-            real_scores = self.discriminator(real_batch, training=True)
-            fake_scores = self.discriminator(fake, training=True)
+            real_scores = self.discriminator(self.packed(real_batch), training=True)
+            fake_scores = self.discriminator(self.packed(fake), training=True)
             d_loss = d_loss_fn(real_scores, fake_scores)
         self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
         self.clip_critic()
@@ -226,7 +227,7 @@ class WGAN(GANModel):
         # Generator: one update through the clipped critic (Algorithm 1, lines 9-10).
         with tf.GradientTape() as tape:
             fake = self.generator(self.latent(batch_size), training=True)
-            g_loss = g_loss_fn(self.discriminator(self.noisy(fake), training=True))
+            g_loss = g_loss_fn(self.discriminator(self.packed(self.noisy(fake)), training=True))
         self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
         d_real = tf.reduce_mean(real_scores)

@@ -55,6 +55,7 @@ class GradientPenaltyGAN(GANModel):
     """
 
     Params = GradientPenaltyParams
+    packable = True
 
     def penalty_points(self, real, fake):
         """x_hat for this critic update, from this replica's random stream."""
@@ -66,7 +67,7 @@ class GradientPenaltyGAN(GANModel):
 
     def d_penalty(self, points, labels):
         # Under D's tape: the nested tape inside lets it differentiate the gradient norm.
-        gp, grad_norm = penalties.gradient_penalty(self.discriminator, points,
+        gp, grad_norm = penalties.gradient_penalty(self.discriminator, self.packed(points),
                                                    weight=self.params.gp_weight)
         return gp, {"gradient_penalty": gp, "grad_norm": grad_norm}
 
