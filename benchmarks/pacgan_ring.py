@@ -11,8 +11,8 @@ Usage:
 
 (from the repository root, so that this checkout's tfgan_suite is imported).
 
-Packing (PacGAN2-4) needs `--pack`, which the variants do not take yet: this measures the
-unpacked GAN row of PacGAN's Table 1.
+`--pack=M` trains PacGAN-M (D judges M samples at once); the default, 1, is the unpacked
+GAN row of PacGAN's Table 1.
 """
 
 import argparse
@@ -45,6 +45,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dataset", default="ring8", choices=("ring8", "grid25"))
     parser.add_argument("--out", default="/tmp/pacgan")
+    parser.add_argument("--pack", type=int, default=1, help="PacGAN packing M (1 = off)")
     args = parser.parse_args()
 
     import numpy as np
@@ -57,7 +58,7 @@ def main():
     work = os.path.join(args.out, f"{args.dataset}_seed{args.seed}")
     shutil.rmtree(work, ignore_errors=True)
     cfg = training.resolve_config(dict(
-        PAPER_SETTINGS, dataset=args.dataset, steps=args.steps, seed=args.seed,
+        PAPER_SETTINGS, dataset=args.dataset, steps=args.steps, seed=args.seed, pack=args.pack,
         run_dir=os.path.join(work, "run"), export_dir=os.path.join(work, "saved_model"),
         export=True, checkpoint_every=args.steps, keep_checkpoints=1,
         sample_every=max(args.steps // 4, 1), log_every=100, eval_every=0))
