@@ -299,6 +299,15 @@ def test_layer_norm_critic_treats_examples_independently():
     (lambda: nets.build_generator("mlp", data_shape=28, latent_dim=8),
      ["data_shape", "tuple"]),
     (lambda: nets.default_architecture("audio"), ["'image'", "'points'", "audio"]),
+    # pacgan: 2-D points only, its discriminator also on M packed points
+    (lambda: nets.build_generator("pacgan", data_shape=(28, 28, 1), latent_dim=8),
+     ["pacgan", "2-D points (2,)", "(28, 28, 1)", "--architecture=dcgan or mlp"]),
+    (lambda: nets.build_discriminator("pacgan", data_shape=(32, 32, 3)),
+     ["pacgan", "packed points (2 * M,)", "(32, 32, 3)"]),
+    (lambda: nets.build_generator("pacgan", data_shape=(8,), latent_dim=2),
+     ["single 2-D points", "(8,)", "discriminator"]),
+    (lambda: nets.build_discriminator("pacgan", data_shape=(3,)), ["(3,)", "(2 * M,)"]),
+    (lambda: nets.build_discriminator("mlp", data_shape=(4,)), ["(4,)"]),
 ])
 def test_errors_name_the_accepted_values(call, needles):
     with pytest.raises(nets.ArchitectureError) as info:
