@@ -40,6 +40,10 @@ Where this follows or departs from the paper:
 - `--d_steps=k` gives k D updates per G update (the paper: 1), each on a fresh real batch:
   the first k - 1 alone, the last one simultaneous with G's, whose state also gives the
   controller its L(x) and L(G(z_G)).
+
+Length: the paper's algorithm has three parts beyond the losses: the k_t controller, the
+M_global measure and the learning-rate decay on M_global, with both players updated from
+one state; its departures from the paper are listed above.
 """
 
 import dataclasses

@@ -44,6 +44,10 @@ with a 50-d z the joint game on ring8 does not learn an inverse in a short run).
 Reference:
     Donahue, Kraehenbuehl, Darrell, "Adversarial Feature Learning", ICLR 2017.
     Dumoulin et al., "Adversarially Learned Inference", ICLR 2017.
+
+Length: the paper's game has a third network, the encoder, trained with G as one player
+against a joint D(x, z); its stochastic (ALI) form, its export and its reconstruction grid
+live here, and the docstring records where the two papers' codes differ.
 """
 
 import dataclasses

@@ -18,6 +18,9 @@ or ring8/grid25 (label = mode index). The export takes `label` int32 [N] next to
 Reference:
     Mirza & Osindero, "Conditional Generative Adversarial Nets", arXiv:1411.1784, 2014.
     Miyato & Koyama, "cGANs with Projection Discriminator", ICLR 2018.
+
+Length: the step is the shared one; the file holds the building of label-aware networks
+and what the conditioning options mean.
 """
 
 import dataclasses

@@ -28,6 +28,10 @@ Choices (where the paper leaves room or the suite differs):
 Logged: `d_loss`, `g_loss`, `energy_real` = E[D(x)], `energy_fake` = E[D(G(z))] (before
 G's update), `pull_away` = f_PT (unweighted), `hinge_active` = the fraction of fakes with
 energy below m (those that give D a gradient), `pretraining` (1 during pretraining).
+
+Length: the auto-encoder energy, the margin hinge and the pull-away term are three parts
+of the paper's objective, and the optional auto-encoder pretraining is a fourth; the step
+is its own (D reconstructs, it does not score).
 """
 
 import dataclasses

@@ -26,6 +26,10 @@ padding) but runs without XLA (see `compile`).
 
 Reference: Wang et al., "IRGAN: A Minimax Game for Unifying Generative and Discriminative
 Information Retrieval Models", SIGIR 2017, section 2 and its item-recommendation code.
+
+Length: the paper's algorithm is a policy-gradient generator over discrete items
+(sampling, importance weights, rewards) and a pointwise discriminator, with BPR
+pretraining, its own input stream, ranking metrics and a `score` export.
 """
 
 import dataclasses

@@ -26,6 +26,10 @@ in every critic update and to the fakes of the generator update (logged: `instan
 Logged: `wasserstein` = E[D(x)] - E[D(G(z))] of the last critic update, the critic's
 estimate of the Wasserstein-1 distance up to the Lipschitz constant; it should fall as the
 samples improve.
+
+Length: the paper's critic schedule (100 critic updates early and every 500th step) needs
+its own train function, so that each step's critic count comes from the data and every
+update stays out of tf.cond under MirroredStrategy.
 """
 
 import dataclasses

@@ -18,6 +18,9 @@ in the authors' toy code, `gan_toy.py`); ring8 then covers its 8 modes within ~2
 
 Logged: `wasserstein` = E[D(x)] - E[D(G(z))] (Wasserstein losses), `gradient_penalty`
 (lambda included), `grad_norm` = mean ||grad D(x_hat)||, and the loss terms.
+
+Length: the code is short; the docstring records the paper's settings and the 2-D
+defaults.
 """
 
 import dataclasses
