@@ -274,8 +274,8 @@ def test_pretraining_steps_are_bpr_for_both_players_then_the_game(tiny):
     first = model.user_batches(next(iter(ds)))[0]
     # Step 0's draws: D's BPR negatives (draw 0), then G's (draw 1); G's weights are those
     # before the step (D's update does not touch them), D's loss is taken before its update.
-    want_d = float(model._bpr(model.discriminator, model.d_l2, first))
-    want_g = float(model._bpr(model.generator, model.g_l2, first))
+    want_d = float(model._bpr(model.discriminator, model.params.irgan_d_l2, first))
+    want_g = float(model._bpr(model.generator, model.params.irgan_g_l2, first))
     model._draws = 0
     history = model.fit(ds, steps_per_epoch=1, epochs=3, verbose=0).history
     assert history["pretraining"] == [1.0, 1.0, 0.0]

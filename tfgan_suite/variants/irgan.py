@@ -105,15 +105,10 @@ class IRGAN(GANModel):
 
     def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
-        p = self.params
         if (generator.num_users, generator.num_items) != (discriminator.num_users,
                                                           discriminator.num_items):
             raise ValueError("the generator and discriminator score different user/item sets")
         self.num_users, self.num_items = generator.num_users, generator.num_items
-        self.temperature, self.g_temperature = p.irgan_temperature, p.irgan_g_temperature
-        self.sample_lambda = p.irgan_sample_lambda
-        self.exclude_positives = p.irgan_exclude_positives
-        self.g_l2, self.d_l2 = p.irgan_g_l2, p.irgan_d_l2
 
     @property
     def pretrain_steps(self):
@@ -178,10 +173,10 @@ class IRGAN(GANModel):
         """
         for batch in self.user_batches(data):
             with tf.GradientTape() as tape:
-                d_loss = self._bpr(self.discriminator, self.d_l2, batch)
+                d_loss = self._bpr(self.discriminator, self.params.irgan_d_l2, batch)
             self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
         with tf.GradientTape() as tape:
-            g_loss = self._bpr(self.generator, self.g_l2, batch)
+            g_loss = self._bpr(self.generator, self.params.irgan_g_l2, batch)
         self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
 
         _, d_real, d_fake = self._d_adversarial(batch)
@@ -219,8 +214,8 @@ class IRGAN(GANModel):
     def sample_negatives(self, b):
         """D's negatives: P items per user from softmax(s_G / tau) (the first counts[u]
         are used), never a training positive with `exclude_positives`. int32 [B, P]."""
-        logits = tf.stop_gradient(self.generator(b["users"])) / self.temperature
-        exclude = b["matrix"] > 0.5 if self.exclude_positives else None
+        logits = tf.stop_gradient(self.generator(b["users"])) / self.params.irgan_temperature
+        exclude = b["matrix"] > 0.5 if self.params.irgan_exclude_positives else None
         return pg.sample(logits, positives_width(b), self.next_seed(), exclude)
 
     def _d_adversarial(self, b):
@@ -228,7 +223,7 @@ class IRGAN(GANModel):
         negatives = self.sample_negatives(b)
         real_logits = self.discriminator.pair_scores(b["users"], b["positives"])
         fake_logits = self.discriminator.pair_scores(b["users"], negatives)
-        loss = pointwise_bce(real_logits, fake_logits, b["valid"]) + self.d_l2 * 0.5 * (
+        loss = pointwise_bce(real_logits, fake_logits, b["valid"]) + self.params.irgan_d_l2 * 0.5 * (
             self.discriminator.l2_penalty(b["users"], b["positives"], b["valid"])
             + self.discriminator.l2_penalty(b["users"], negatives, b["valid"]))
         return (loss, masked_mean(tf.sigmoid(real_logits), b["valid"]),
@@ -236,9 +231,9 @@ class IRGAN(GANModel):
 
     def _g_adversarial(self, b):
         """G's importance-weighted policy gradient with D's reward."""
-        log_p = tf.nn.log_softmax(self.generator(b["users"]) / self.g_temperature)
+        log_p = tf.nn.log_softmax(self.generator(b["users"]) / self.params.irgan_g_temperature)
         proposal = tf.stop_gradient(pg.mixture_with_positives(
-            tf.exp(log_p), b["matrix"], b["counts"], self.sample_lambda))
+            tf.exp(log_p), b["matrix"], b["counts"], self.params.irgan_sample_lambda))
         num_samples = G_SAMPLES_PER_POSITIVE * positives_width(b)
         items = pg.sample(tf.math.log(tf.maximum(proposal, 1e-30)), num_samples,
                           self.next_seed())
@@ -247,7 +242,7 @@ class IRGAN(GANModel):
         rewards = tf.stop_gradient(pg.discriminator_reward(
             self.discriminator.pair_scores(b["users"], items)))
         loss = pg.reinforce_loss(tf.gather(log_p, items, batch_dims=1), rewards, weights, valid)
-        loss += self.g_l2 * self.generator.l2_penalty(b["users"], items, valid)
+        loss += self.params.irgan_g_l2 * self.generator.l2_penalty(b["users"], items, valid)
         return loss, masked_mean(rewards, valid)
 
     def _bpr(self, net, l2, b):
