@@ -297,7 +297,12 @@ class GANModel(keras.Model):
         is divided by the replica count: the update is that of the mean over the global
         batch, at any replica count. Loss values are logged unscaled.
         """
-        optimizer.apply(self.replica_gradients(tape, loss, variables), variables)
+        grads = self.replica_gradients(tape, loss, variables)
+        # The update waits for the loss: gradients need not read every forward value (the
+        # gradient of a bias is the upstream gradient), so without this edge an update,
+        # and the clip after it, could run before a forward read of the same variable.
+        with tf.control_dependencies([loss]):
+            optimizer.apply(grads, variables)
 
     def replica_gradients(self, tape, loss, variables):
         """The gradients `minimize` applies, for a step that computes several players'

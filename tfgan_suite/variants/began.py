@@ -177,8 +177,9 @@ class BEGAN(GANModel):
                                                              training=True))
         d_grads = self.replica_gradients(d_tape, d_loss, d_vars)
         g_grads = self.replica_gradients(g_tape, g_loss, g_vars)
-        self.d_optimizer.apply(d_grads, d_vars)
-        self.g_optimizer.apply(g_grads, g_vars)
+        with tf.control_dependencies([d_loss, g_loss]):   # see GANModel.minimize
+            self.d_optimizer.apply(d_grads, d_vars)
+            self.g_optimizer.apply(g_grads, g_vars)
 
         # The controller on the global means of that state, identical on every replica.
         l_real_all, l_fake_all = tf.distribute.get_replica_context().all_reduce(
