@@ -106,6 +106,12 @@ class Config:
     strategy: str = setting("default", "tf.distribute strategy: default (one device) or "
                             "mirrored (all local GPUs, else all logical CPUs)",
                             check=one_of("default", "mirrored"), group="execution")
+    steps_per_execution: Optional[int] = setting(
+        None, "training steps per call into the traced step (Keras steps_per_execution); "
+        "callbacks run between calls, so --steps, --log_every, --checkpoint_every, "
+        "--sample_every and --eval_every must be multiples of it; default: for 2-D data on "
+        "one device the largest divisor of them up to 100, else 1",
+        check=optional(at_least(1)), group="execution")
     # Outputs.
     run_dir: Optional[str] = setting(None, "run directory (TensorBoard logs, config.json, "
                                      "ckpt/); an existing one is resumed; default: "
@@ -181,7 +187,22 @@ SHARED = tuple(f.name for f in dataclasses.fields(Config) if f.metadata.get("gro
 RESUMABLE = frozenset({
     "steps", "run_dir", "export_dir", "export", "checkpoint_every", "keep_checkpoints",
     "sample_every", "log_every", "data_dir", "jit_compile", "eval_every", "eval_samples",
+    "steps_per_execution",
 })
+
+
+# Shared settings that differ on the 2-D mixtures, under each variant's `points_defaults`:
+# a 2-D step is a few milliseconds, so scalars every 100 steps (which lets 100 steps run
+# per call, see --steps_per_execution) still give 200 points over a 20,000-step run.
+POINTS_DEFAULTS = dict(steps=20000, log_every=100)
+
+
+def defaults_for(variant, points):
+    """The defaults a run of `variant` starts from, before the user's settings: the
+    variant's own, and on 2-D data `POINTS_DEFAULTS` and then its `points_defaults`."""
+    if not points:
+        return dict(variant.defaults)
+    return {**variant.defaults, **POINTS_DEFAULTS, **variant.points_defaults}
 
 
 def _variant(name):
@@ -213,7 +234,7 @@ def resolve(overrides, *, points=False):
         ConfigError: an unknown setting, another variant's parameter, or a bad value.
     """
     variant = _variant(overrides.get("variant", DEFAULT_VARIANT))
-    defaults = dict(variant.defaults, **(variant.points_defaults if points else {}))
+    defaults = defaults_for(variant, points)
     _refuse_unknown(variant, defaults, "the defaults of --variant=" + variant.name)
     _refuse_unknown(variant, overrides, "settings")
     values = {**defaults, **overrides, "variant": variant.name}
@@ -260,7 +281,7 @@ def load(path):
               f"{', '.join(unknown)}", file=sys.stderr)
     kept = {k: v for k, v in items.items() if k in SHARED or k in own}
     points = is_2d(kept.get("dataset", Config.dataset))
-    defaults = dict(variant.defaults, **(variant.points_defaults if points else {}))
+    defaults = defaults_for(variant, points)
     values = {**defaults, **kept, "variant": variant.name}
     cfg = _build(variant, values, explicit=frozenset(kept))
     return dataclasses.replace(cfg, data=data)

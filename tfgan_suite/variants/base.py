@@ -85,6 +85,9 @@ class GANModel(keras.Model):
     # True where D judges samples alone, so that PacGAN packing (`--pack`) applies; a D
     # that also reads labels, codes or reconstructs its input does not pack.
     packable = False
+    # True where Keras may run several steps per call (`--steps_per_execution`); False for
+    # a variant with a train function of its own that takes one element per call (wgan).
+    multi_step_execution = True
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
                  instance_noise=0.0, instance_noise_steps=1, pack=1, params=None, name=None,
@@ -189,9 +192,10 @@ class GANModel(keras.Model):
         if not self.pretrain_steps:
             super().make_train_function(force)
             return self.train_function
-        if self.steps_per_execution != 1:
+        if self.pretrain_steps % self.steps_per_execution:
             raise ValueError("pretraining picks its step per call: `steps_per_execution` "
-                             f"must be 1. Received: steps_per_execution={self.steps_per_execution}")
+                             f"must divide pretrain_steps={self.pretrain_steps}. Received: "
+                             f"steps_per_execution={self.steps_per_execution}")
         game = self._make_function(self.train_step)
         pretrain = self._make_function(self.pretrain_step)
 

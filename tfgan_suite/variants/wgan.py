@@ -77,6 +77,7 @@ class WGAN(GANModel):
 
     Params = WGANParams
     packable = True
+    multi_step_execution = False   # one element, one step, per call (make_train_function)
 
     def __init__(self, generator, discriminator, *, batch_size=None, **kwargs):
         super().__init__(generator, discriminator, **kwargs)
