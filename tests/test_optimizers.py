@@ -67,3 +67,23 @@ def test_with_initial_rate_switches_after_exactly_that_many_updates(updates):
     np.testing.assert_allclose(rates, [0.01] * updates + [0.1, 0.1], rtol=1e-6)
     with pytest.raises(ValueError, match="updates=0"):
         optimizers.with_initial_rate(keras.optimizers.SGD(0.1), 0.01, 0)
+
+
+def test_linear_decay_updates_follow_the_model_step_down_to_zero():
+    """SGD on L = w^2 / 2 (gradient w) with rate r (1 - s / S) at model step s:
+    w_{s+1} = w_s (1 - r (1 - s / S)), and no update once s >= S."""
+    rate, steps = 0.2, 4
+    step = keras.Variable(0, dtype="int64")
+    opt = keras.optimizers.SGD(optimizers.decayed_rate(rate, "linear", step, steps))
+    w = keras.Variable(np.float32(3.0))
+    want = 3.0
+    for s in range(steps + 2):
+        opt.apply([tf.convert_to_tensor(w)], [w])   # grad of w^2/2 is w
+        want *= 1 - rate * max(0.0, 1 - s / steps)
+        step.assign(s + 1)
+        np.testing.assert_allclose(float(w.numpy()), want, rtol=1e-6)
+    assert float(opt.learning_rate) == 0.0
+    # "none" keeps the optimizer's constant rate.
+    assert optimizers.decayed_rate(rate, "none", step, steps) == rate
+    with pytest.raises(ValueError, match="accepted: none, linear"):
+        optimizers.decayed_rate(rate, "cosine", step, steps)

@@ -114,3 +114,22 @@ def test_points_default_to_mlp_without_norm(tmp_path):
     result = training.train(cfg_for(tmp_path, "pts", variant="dcgan", steps=1),
                             data=helpers.tiny_points(), verbose=0)
     assert (result.config.architecture, result.config.d_norm) == ("mlp", "none")
+
+
+def test_linear_lr_decay_is_logged_and_refused_where_a_variant_sets_its_rates(tmp_path):
+    data = helpers.tiny_points()
+    result = training.train(cfg_for(tmp_path, "decay", variant="nsgan", steps=4,
+                                    lr_decay="linear", g_lr=1e-3, d_lr=4e-3),
+                            data=data, verbose=0)
+    acc = read_events(result.run_dir)
+    for tag, rate in (("learning_rate/g", 1e-3), ("learning_rate/d", 4e-3)):
+        got = [(e.step, float(tf.make_ndarray(e.tensor_proto))) for e in acc.Tensors(tag)]
+        # Logged after step s: the rate of the next update, r (1 - s / 4).
+        assert [s for s, _ in got] == [1, 2, 3, 4]
+        np.testing.assert_allclose([v for _, v in got], [rate * (1 - s / 4) for s in
+                                                         (1, 2, 3, 4)], rtol=1e-6, atol=0)
+    for variant in ("began",):
+        with pytest.raises(config_lib.ConfigError, match=f"--lr_decay=linear does not apply "
+                           f"to --variant={variant}"):
+            training.train(cfg_for(tmp_path, variant, variant=variant, lr_decay="linear"),
+                           data=data, verbose=0)

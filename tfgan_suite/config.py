@@ -77,6 +77,9 @@ class Config:
                            group="optimisation")
     optimizer: str = setting("adam", "optimizer of both players: adam, rmsprop or sgd",
                              check=one_of("adam", "rmsprop", "sgd"), group="optimisation")
+    lr_decay: str = setting("none", "learning-rate schedule of both players: none "
+                            "(constant) or linear (to 0 at --steps)",
+                            check=one_of("none", "linear"), group="optimisation")
     g_lr: float = setting(2e-4, "generator learning rate", check=at_least(0),
                           group="optimisation")
     d_lr: float = setting(2e-4, "discriminator learning rate", check=at_least(0),

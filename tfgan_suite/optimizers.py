@@ -63,6 +63,48 @@ def with_initial_rate(optimizer, rate, updates):
     return type(optimizer).from_config(config)
 
 
+class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
+    """`rate` x (1 - step / steps), floored at 0, for `--lr_decay=linear`.
+
+    `step` is the model's generator-step counter, not the optimizer's own update count, so
+    both players reach 0 together at the end of the run whatever their updates per step
+    (critic schedules, pretraining), and a resumed run continues the same line (the
+    counter is checkpointed). The update of step s uses rate x (1 - s / steps).
+
+    Example:
+        >>> step = keras.Variable(0, dtype="int64")
+        >>> decay = LinearDecay(1e-3, step, steps=4)
+        >>> step.assign(3); float(decay(0))
+        0.00025
+    """
+
+    def __init__(self, rate, step, steps):
+        if steps < 1:
+            raise ValueError(f"`steps` must be >= 1. Received: steps={steps}")
+        self.rate, self.step, self.steps = float(rate), step, int(steps)
+
+    def __call__(self, iterations):
+        del iterations  # the model's step decides, see the docstring
+        done = tf.cast(tf.convert_to_tensor(self.step), tf.float32) / self.steps
+        return self.rate * tf.maximum(0.0, 1.0 - done)
+
+    def get_config(self):
+        return {"rate": self.rate, "steps": self.steps}
+
+
+LR_DECAYS = ("none", "linear")
+
+
+def decayed_rate(rate, decay, step, steps):
+    """The `learning_rate` to build an optimizer with: `rate` for decay "none", a
+    `LinearDecay` from `rate` over `steps` model steps for "linear"."""
+    if decay == "none":
+        return rate
+    if decay != "linear":
+        raise ValueError(f"unknown decay {decay!r}; accepted: {', '.join(LR_DECAYS)}")
+    return LinearDecay(rate, step, steps)
+
+
 DECAY_SCHEDULES = ("plateau", "fixed", "none")
 # Under `plateau`, a window's mean must be this much (relative) below the best earlier
 # window's to count as progress.

@@ -93,6 +93,10 @@ def fit_to_data(cfg, data):
         raise config_lib.ConfigError(
             f"--pack={cfg.pack} does not apply to --variant={cfg.variant}: its discriminator "
             f"does not judge samples alone; packing works with {', '.join(packers)}")
+    if cfg.lr_decay != "none" and variant.model.drives_learning_rate:
+        raise config_lib.ConfigError(
+            f"--lr_decay={cfg.lr_decay} does not apply to --variant={cfg.variant}: it sets "
+            "its learning rates itself; use --lr_decay=none")
     changes = dict(data=data_lib.DataSpec.of(data).as_dict())
     if cfg.instance_noise_steps is None:
         changes["instance_noise_steps"] = cfg.steps
@@ -154,12 +158,14 @@ def build_model(cfg, data, strategy=None):
     variant = variants.get(cfg.variant)
     with strategy.scope():
         model = variant.model.create(cfg, data)
-        model.compile(
-            d_optimizer=optimizers.make(cfg.optimizer, learning_rate=cfg.d_lr,
-                                        beta1=cfg.d_beta1, beta2=cfg.d_beta2),
-            g_optimizer=optimizers.make(cfg.optimizer, learning_rate=cfg.g_lr,
-                                        beta1=cfg.g_beta1, beta2=cfg.g_beta2),
-            jit_compile=resolve_jit(cfg.jit_compile, strategy))
+        d_optimizer, g_optimizer = (
+            optimizers.make(cfg.optimizer, beta1=beta1, beta2=beta2,
+                            learning_rate=optimizers.decayed_rate(lr, cfg.lr_decay,
+                                                                  model.step, cfg.steps))
+            for lr, beta1, beta2 in ((cfg.d_lr, cfg.d_beta1, cfg.d_beta2),
+                                     (cfg.g_lr, cfg.g_beta1, cfg.g_beta2)))
+        model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
+                      jit_compile=resolve_jit(cfg.jit_compile, strategy))
     return model
 
 

@@ -88,6 +88,9 @@ class GANModel(keras.Model):
     # True where Keras may run several steps per call (`--steps_per_execution`); False for
     # a variant with a train function of its own that takes one element per call (wgan).
     multi_step_execution = True
+    # True for a variant that sets its players' learning rates itself (began's decay on
+    # M_global, irgan's pretraining rate), which `--lr_decay` would fight.
+    drives_learning_rate = False
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
                  instance_noise=0.0, instance_noise_steps=1, pack=1, params=None, name=None,

@@ -124,6 +124,7 @@ class BEGAN(GANModel):
     """
 
     Params = BEGANParams
+    drives_learning_rate = True   # --lr_decay is refused (GANModel)
 
     def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)

@@ -102,6 +102,7 @@ class IRGAN(GANModel):
 
     data_kinds = ("recsys",)
     Params = IRGANParams
+    drives_learning_rate = True   # --lr_decay is refused (GANModel)
 
     def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)

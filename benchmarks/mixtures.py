@@ -1,0 +1,321 @@
+#!/usr/bin/env python
+"""The 2-D mixture protocol of PacGAN and VEEGAN, over seeds, for every variant.
+
+    python benchmarks/mixtures.py                               # every variant, 5 seeds
+    python benchmarks/mixtures.py --variants=nsgan,wgan_gp --datasets=ring8 --seeds=10
+    python benchmarks/mixtures.py --setting=pacgan_paper --variants=nsgan
+    python benchmarks/mixtures.py --search --variants=lsgan     # the documented grid
+    python benchmarks/mixtures.py --report_only                 # rewrite the tables
+
+Each run is what `python train.py --variant=V --dataset=D --seed=S` trains (the variant's
+own 2-D defaults, see `config.defaults_for`), with the overrides of --setting (a name from
+SETTINGS, "default" = none), trained in this process with export off. Its generator is
+then measured exactly as `python -m tfgan_suite.evaluate` measures the export (z drawn as
+the `sample` signature draws it, `evaluation.keras_sampler`): 2,500 samples, modes covered
+(`metrics/modes.py`: ring8 counts a mode with one high-quality sample, grid25 with 20),
+the share of high-quality samples (< 3 std from the nearest mode) and the reverse KL of
+the mode histogram (benchmarks/PROTOCOL_2D.md). A run is stored as JSON in
+--work_dir/<dataset>/<setting>/<variant>/seed<S>.json and not trained again.
+
+The tables (mean ± standard error over the seeds, wall seconds per run, and whether the
+mean reaches the issue's targets: PacGAN's plain-GAN row, ring8 >= 6.3/8 modes with >= 90 %
+high quality, grid25 >= 17.3/25 with >= 90 %) go between the MIXTURES markers of --readme;
+runs of other settings go to the search table between the MIXTURES_SEARCH markers.
+
+--search runs, for each variant of --variants, every setting of SEARCH_GRID (the grid the
+defaults were chosen from) over --seeds seeds.
+
+--threads=N limits TensorFlow to N threads per process (with two benchmark processes on a
+2-core machine, 1 each); wall times are then per process and say so.
+"""
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from absl import app, flags  # noqa: E402
+
+from benchmarks.pacgan_ring import PAPER_SETTINGS, cpu_model  # noqa: E402
+
+DATASETS = ("ring8", "grid25")
+BEGIN, END = "<!-- MIXTURES:BEGIN -->", "<!-- MIXTURES:END -->"
+SEARCH_BEGIN, SEARCH_END = "<!-- MIXTURES_SEARCH:BEGIN -->", "<!-- MIXTURES_SEARCH:END -->"
+# The issue's targets, per dataset: (modes, high-quality share), PacGAN's plain-GAN row with
+# the share lowered to 90 %, and the best setting's (beyond PacGAN4).
+TARGETS = {"ring8": (6.3, 0.90), "grid25": (17.3, 0.90)}
+BEST_TARGETS = {"ring8": (8.0, 0.98), "grid25": (25.0, 0.95)}
+
+# Named overrides of the plain command's settings. "default" is the plain command.
+SETTINGS = {
+    "default": {},
+    # The PacGAN authors' networks and optimiser (PROTOCOL_2D.md), at the suite's 2-D budget.
+    "pacgan_paper": {k: v for k, v in PAPER_SETTINGS.items() if k != "variant"},
+}
+# The grid the 2-D defaults were chosen from (each on top of the variant's defaults).
+SEARCH_GRID = {
+    # Stage 1, on nsgan: learning rate, batch, latent size, width and a linear decay.
+    "lr1e-3_b256_z2": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2),
+    "lr1e-3_b256_z2_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
+                                 lr_decay="linear"),
+    "lr1e-3_b256_z2_w128": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
+                                width=128),
+    "lr1e-3_b256_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
+                                      width=128, lr_decay="linear"),
+    "lr3e-4_b256_z2_decay": dict(g_lr=3e-4, d_lr=3e-4, batch_size=256, latent_dim=2,
+                                 lr_decay="linear"),
+    "lr1e-3_b256_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, lr_decay="linear"),
+}
+
+flags.DEFINE_list("variants", None, "variants (default: every registered variant but "
+                  "irgan, which has no 2-D data)")
+flags.DEFINE_list("datasets", list(DATASETS), "2-D mixtures")
+flags.DEFINE_integer("seeds", 5, "seeds 0 .. N-1 per variant")
+flags.DEFINE_string("setting", "default", "a name from SETTINGS or SEARCH_GRID")
+flags.DEFINE_bool("search", False, "run every setting of SEARCH_GRID")
+flags.DEFINE_string("extra", "", "more overrides for every run, as k=v,k=v (a setting of "
+                    "their own: stored under --setting, so name that too)")
+flags.DEFINE_integer("threads", 0, "TensorFlow threads per process (0 = its default)")
+flags.DEFINE_string("work_dir", os.path.join(tempfile.gettempdir(), "tfgan_suite_mixtures"),
+                    "where the per-run JSON results are kept")
+flags.DEFINE_string("readme", os.path.join(ROOT, "benchmarks", "README.md"),
+                    "markdown file whose MIXTURES markers receive the tables ('' = print)")
+flags.DEFINE_bool("report_only", False, "train nothing: write the tables from stored runs")
+FLAGS = flags.FLAGS
+
+
+def parse_extra(text):
+    """'k=v,k=v' -> dict, values as int, float, bool or str."""
+    out = {}
+    for item in filter(None, text.split(",")):
+        key, _, value = item.partition("=")
+        for cast in (int, float):
+            try:
+                value = cast(value)
+                break
+            except ValueError:
+                pass
+        else:
+            value = {"true": True, "false": False}.get(value, value)
+        out[key] = value
+    return out
+
+
+def overrides_of(setting):
+    if setting in SETTINGS:
+        return dict(SETTINGS[setting])
+    if setting in SEARCH_GRID:
+        return dict(SEARCH_GRID[setting])
+    raise app.UsageError(f"--setting={setting} is not accepted; use one of: "
+                         f"{', '.join(list(SETTINGS) + list(SEARCH_GRID))}")
+
+
+def run_one(variant, dataset, seed, setting, overrides, path):
+    """Trains and measures one run; writes and returns its JSON record."""
+    import keras
+
+    from tfgan_suite import training
+    from tfgan_suite.metrics import evaluation
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = training.resolve_config(dict(overrides, variant=variant, dataset=dataset,
+                                           seed=seed, run_dir=os.path.join(tmp, "run"),
+                                           export=False))
+        start = time.perf_counter()
+        record = dict(variant=variant, dataset=dataset, seed=seed, setting=setting,
+                      overrides=overrides)
+        try:
+            result = training.train(cfg, verbose=0)
+        except training.Diverged as err:
+            record.update(diverged=str(err), train_s=time.perf_counter() - start)
+        else:
+            record["train_s"] = time.perf_counter() - start
+            model, cfg = result.model, result.config
+            sampler = evaluation.keras_sampler(
+                model.generate, cfg.latent_dim, "points",
+                cfg.data["num_classes"] if model.conditional else None)
+            metrics = evaluation.evaluate_points(sampler, dataset, seed=seed)
+            record.update({k: metrics[k] for k in ("modes_covered", "num_modes",
+                                                   "high_quality_fraction", "reverse_kl",
+                                                   "min_count")})
+            record.update(steps=result.step, steps_per_execution=model.steps_per_execution,
+                          settings={k: v for k, v in cfg.settings().items()
+                                    if k not in ("run_dir", "export", "seed")})
+    record.update(cpu=cpu_model(), cpus=os.cpu_count(), threads=FLAGS.threads,
+                  date=time.strftime("%Y-%m-%d"))
+    keras.backend.clear_session()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(path + ".tmp", path)
+    return record
+
+
+def mean_se(values):
+    """(mean, standard error of the mean); SE is 0 for one value."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    var = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(var / n)
+
+
+def load_records(work_dir):
+    """{(dataset, setting, variant): [record per seed]} of every stored run."""
+    groups = {}
+    for dataset in DATASETS:
+        top = os.path.join(work_dir, dataset)
+        if not os.path.isdir(top):
+            continue
+        for setting in sorted(os.listdir(top)):
+            for variant in sorted(os.listdir(os.path.join(top, setting))):
+                folder = os.path.join(top, setting, variant)
+                records = []
+                for name in sorted(os.listdir(folder)):
+                    if name.endswith(".json"):
+                        with open(os.path.join(folder, name)) as f:
+                            records.append(json.load(f))
+                if records:
+                    groups[(dataset, setting, variant)] = records
+    return groups
+
+
+def summarise(records):
+    """One table row's numbers from the records of one (dataset, setting, variant)."""
+    done = [r for r in records if "diverged" not in r]
+    row = dict(seeds=len(records), diverged=len(records) - len(done))
+    if done:
+        row["modes"] = mean_se([r["modes_covered"] for r in done])
+        row["hq"] = mean_se([100 * r["high_quality_fraction"] for r in done])
+        row["rkl"] = mean_se([r["reverse_kl"] for r in done])
+        row["num_modes"] = done[0]["num_modes"]
+        row["steps"] = sorted({r["steps"] for r in done})
+    row["train_s"] = mean_se([r["train_s"] for r in records])
+    return row
+
+
+def verdict(dataset, row):
+    if "modes" not in row:
+        return "diverged"
+    modes, hq = row["modes"][0], row["hq"][0] / 100
+    best_modes, best_hq = BEST_TARGETS[dataset]
+    if modes >= best_modes and hq >= best_hq:
+        return "**beyond PacGAN4**"
+    want_modes, want_hq = TARGETS[dataset]
+    if modes >= want_modes and hq >= want_hq:
+        return "yes"
+    return "no"
+
+
+def table(groups, settings_wanted):
+    """Markdown tables, one per dataset, of the groups whose setting is wanted."""
+    lines = []
+    for dataset in DATASETS:
+        keys = [k for k in groups if k[0] == dataset and settings_wanted(k[1])]
+        if not keys:
+            continue
+        want_modes, want_hq = TARGETS[dataset]
+        lines += [f"**{dataset}** (target: >= {want_modes} modes with >= {want_hq:.0%} high "
+                  "quality)", "",
+                  "| variant | setting | seeds | steps | modes covered | high quality % "
+                  "| reverse KL | train s per run | target |",
+                  "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+        for key in sorted(keys, key=lambda k: (k[2], k[1] != "default", k[1])):
+            row = summarise(groups[key])
+            steps = "/".join(f"{s:,}" for s in row.get("steps", [])) or "-"
+            if "modes" in row:
+                cells = (f"{row['modes'][0]:.1f} ± {row['modes'][1]:.1f} / {row['num_modes']}",
+                         f"{row['hq'][0]:.1f} ± {row['hq'][1]:.1f}",
+                         f"{row['rkl'][0]:.3f} ± {row['rkl'][1]:.3f}")
+            else:
+                cells = ("-", "-", "-")
+            seeds = f"{row['seeds']}" + (f" ({row['diverged']} diverged)" if row["diverged"]
+                                         else "")
+            lines.append(f"| `{key[2]}` | {key[1]} | {seeds} | {steps} | {' | '.join(cells)} "
+                         f"| {row['train_s'][0]:.0f} | {verdict(dataset, row)} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def machine_line(groups):
+    records = [r for rs in groups.values() for r in rs]
+    cpus = sorted({f"{r['cpu']} ({r['cpus']} logical CPUs)" for r in records})
+    threads = sorted({r.get("threads", 0) for r in records})
+    dates = sorted({r["date"] for r in records})
+    thread_text = ", ".join("TensorFlow's default threads" if t == 0 else
+                            f"{t} TensorFlow thread(s) per process" for t in threads)
+    return (f"Measured on {'; '.join(cpus)}, {thread_text}, {dates[0]}"
+            f"{' to ' + dates[-1] if len(dates) > 1 else ''}. Seeds 0..N-1; mean ± standard "
+            "error over the seeds; 2,500 samples per run.")
+
+
+def replace_between(text, begin, end, body):
+    if begin not in text or end not in text:
+        raise ValueError(f"the markdown file has no {begin} / {end} markers")
+    head, rest = text.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return head + begin + "\n" + body.strip() + "\n" + end + tail
+
+
+def report(work_dir, readme):
+    groups = load_records(work_dir)
+    if not groups:
+        print(f"no stored runs under {work_dir}")
+        return
+    main_body = machine_line(groups) + "\n\n" + table(groups, lambda s: s in SETTINGS)
+    search_body = table(groups, lambda s: s not in SETTINGS)
+    print(main_body)
+    print(search_body)
+    if readme:
+        with open(readme) as f:
+            text = f.read()
+        text = replace_between(text, BEGIN, END, main_body)
+        text = replace_between(text, SEARCH_BEGIN, SEARCH_END, search_body or "(none yet)")
+        with open(readme, "w") as f:
+            f.write(text)
+        print(f"wrote the tables into {readme}")
+
+
+def main(argv):
+    del argv
+    from tfgan_suite import variants as variants_lib
+
+    names = FLAGS.variants or [n for n, v in variants_lib.REGISTRY.items()
+                               if "points" in v.model.data_kinds]
+    for name in names:
+        variants_lib.get(name)  # an unknown name fails here, before any training
+    for dataset in FLAGS.datasets:
+        if dataset not in DATASETS:
+            raise app.UsageError(f"--datasets: {dataset} is not accepted; use {DATASETS}")
+    if FLAGS.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    if not FLAGS.report_only:
+        settings = list(SEARCH_GRID) if FLAGS.search else [FLAGS.setting]
+        jobs = [(d, s, v, seed) for s in settings for d in FLAGS.datasets for v in names
+                for seed in range(FLAGS.seeds)]
+        for i, (dataset, setting, variant, seed) in enumerate(jobs):
+            path = os.path.join(FLAGS.work_dir, dataset, setting, variant, f"seed{seed}.json")
+            if os.path.exists(path):
+                continue
+            overrides = dict(overrides_of(setting), **parse_extra(FLAGS.extra))
+            record = run_one(variant, dataset, seed, setting, overrides, path)
+            result = record.get("diverged") or (
+                f"{record['modes_covered']}/{record['num_modes']} modes, "
+                f"{record['high_quality_fraction']:.1%} HQ")
+            print(f"[{i + 1}/{len(jobs)}] {dataset} {setting} {variant} seed {seed}: "
+                  f"{result} ({record['train_s']:.0f} s)", flush=True)
+    report(FLAGS.work_dir, FLAGS.readme)
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,105 @@
+#!/usr/bin/env python
+"""How fast a 2-D run trains, at several steps per call (`--steps_per_execution`).
+
+    python benchmarks/mixtures_speed.py                       # nsgan, ring8, 20,000 steps
+    python benchmarks/mixtures_speed.py --variant=wgan_gp --counts=1,100 --steps=5000
+
+A 2-D step does little arithmetic (two small MLPs on a batch of 64 points), so its time is
+mostly the cost of one call into the traced step and of the callbacks after it; running k
+steps per call divides that cost by k. For each count this trains the run `train.py`
+would (the plain command's settings, export off) in this process, and reports the time
+of `training.train` (tracing and callbacks included; TensorFlow's import and start-up are
+not) and its steps/s. Then it times the plain command itself,
+`python train.py --variant=V --dataset=D` with export off, as a user runs it, start-up
+included. Counts are measured one after another in one run, so their ratios compare;
+other processes on the machine slow every figure (the load average is printed).
+
+Output: a markdown table on stdout, and --json_out if given.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from absl import app, flags  # noqa: E402
+
+from benchmarks.pacgan_ring import cpu_model  # noqa: E402
+
+flags.DEFINE_string("variant", "nsgan", "variant, as for `train.py`")
+flags.DEFINE_enum("dataset", "ring8", ["ring8", "grid25"], "2-D mixture")
+flags.DEFINE_integer("steps", None, "steps per run; default: the plain command's")
+flags.DEFINE_list("counts", ["1", "10", "100"], "steps per call to compare")
+flags.DEFINE_boolean("command", True, "also time the plain `train.py` command")
+flags.DEFINE_string("json_out", None, "also write the results to this JSON file")
+FLAGS = flags.FLAGS
+
+
+def time_train(overrides):
+    """Seconds of one `training.train` of the run `overrides` describes, and its steps."""
+    import keras
+
+    from tfgan_suite import training
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cfg = training.resolve_config(dict(overrides, run_dir=os.path.join(tmp, "run"),
+                                           export=False))
+        start = time.perf_counter()
+        result = training.train(cfg, verbose=0)
+        seconds = time.perf_counter() - start
+    keras.backend.clear_session()
+    return seconds, result.step, result.model.steps_per_execution
+
+
+def time_command(variant, dataset, steps):
+    """Wall seconds of `python train.py --variant --dataset` (export off), start-up included."""
+    with tempfile.TemporaryDirectory() as tmp:
+        argv = [sys.executable, os.path.join(ROOT, "train.py"), f"--variant={variant}",
+                f"--dataset={dataset}", f"--run_dir={tmp}/run", "--export=false"]
+        if steps is not None:
+            argv.append(f"--steps={steps}")
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, capture_output=True, cwd=ROOT)
+        return time.perf_counter() - start
+
+
+def main(argv):
+    del argv
+    base = dict(variant=FLAGS.variant, dataset=FLAGS.dataset)
+    if FLAGS.steps is not None:
+        base["steps"] = FLAGS.steps
+    rows = []
+    for count in [int(c) for c in FLAGS.counts]:
+        seconds, steps, used = time_train(dict(base, steps_per_execution=count))
+        rows.append(dict(steps_per_execution=used, steps=steps, train_s=round(seconds, 2),
+                         steps_per_s=round(steps / seconds, 1)))
+    command_s = time_command(FLAGS.variant, FLAGS.dataset, FLAGS.steps) if FLAGS.command \
+        else None
+    report = dict(variant=FLAGS.variant, dataset=FLAGS.dataset, cpu=cpu_model(),
+                  cpus=os.cpu_count(), load_average=os.getloadavg(), rows=rows,
+                  command_s=None if command_s is None else round(command_s, 1))
+    print(f"{FLAGS.variant} on {FLAGS.dataset}; CPU: {report['cpu']} ({report['cpus']} "
+          f"logical CPUs), load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print("| steps per call | steps | train() s | steps/s | vs 1 per call |")
+    print("|---:|---:|---:|---:|---:|")
+    first = rows[0]["steps_per_s"]
+    for row in rows:
+        print(f"| {row['steps_per_execution']} | {row['steps']:,} | {row['train_s']} | "
+              f"{row['steps_per_s']:,} | {row['steps_per_s'] / first:.2f}x |")
+    if command_s is not None:
+        print(f"\nThe plain command (`python train.py --variant={FLAGS.variant} "
+              f"--dataset={FLAGS.dataset} --export=false`), start-up included: "
+              f"{command_s:.1f} s")
+    if FLAGS.json_out:
+        with open(FLAGS.json_out, "w") as f:
+            json.dump(report, f, indent=1)
+
+
+if __name__ == "__main__":
+    app.run(main)
