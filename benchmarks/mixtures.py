@@ -57,6 +57,8 @@ SETTINGS = {
     "default": {},
     # The PacGAN authors' networks and optimiser (PROTOCOL_2D.md), at the suite's 2-D budget.
     "pacgan_paper": {k: v for k, v in PAPER_SETTINGS.items() if k != "variant"},
+    # PacGAN packing on top of the variant's defaults (variants whose D packs).
+    "pack_4": dict(pack=4),
 }
 # The grid the 2-D defaults were chosen from (each on top of the variant's defaults).
 SEARCH_GRID = {
@@ -71,6 +73,16 @@ SEARCH_GRID = {
     "lr3e-4_b256_z2_decay": dict(g_lr=3e-4, d_lr=3e-4, batch_size=256, latent_dim=2,
                                  lr_decay="linear"),
     "lr1e-3_b256_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, lr_decay="linear"),
+    # Stage 2, on nsgan and grid25 (ring8 is solved by stage 1): budget, batch, rate.
+    "lr1e-3_b256_z2_40k": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
+                               steps=40000),
+    "lr1e-3_b512_z2": dict(g_lr=1e-3, d_lr=1e-3, batch_size=512, latent_dim=2),
+    "lr2e-3_b256_z2": dict(g_lr=2e-3, d_lr=2e-3, batch_size=256, latent_dim=2),
+    # Stage 3, grid25: width 128 with the decay, at smaller (cheaper) batches.
+    "lr1e-3_b128_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=128, latent_dim=2,
+                                      width=128, lr_decay="linear"),
+    "lr1e-3_b64_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=64, latent_dim=2,
+                                     width=128, lr_decay="linear"),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "
@@ -305,9 +317,10 @@ def main(argv):
                 for seed in range(FLAGS.seeds)]
         for i, (dataset, setting, variant, seed) in enumerate(jobs):
             path = os.path.join(FLAGS.work_dir, dataset, setting, variant, f"seed{seed}.json")
-            if os.path.exists(path):
-                continue
             overrides = dict(overrides_of(setting), **parse_extra(FLAGS.extra))
+            if os.path.exists(path) or (overrides.get("pack", 1) > 1 and
+                                        not variants_lib.get(variant).model.packable):
+                continue
             record = run_one(variant, dataset, seed, setting, overrides, path)
             result = record.get("diverged") or (
                 f"{record['modes_covered']}/{record['num_modes']} modes, "
