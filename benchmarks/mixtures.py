@@ -83,6 +83,16 @@ SEARCH_GRID = {
                                       width=128, lr_decay="linear"),
     "lr1e-3_b64_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=64, latent_dim=2,
                                      width=128, lr_decay="linear"),
+    # Stage 4, per variant, on top of the shared 2-D defaults that stage 3 gave
+    # (config.POINTS_DEFAULTS): one critic update per step (sngan, wgan_gp, wgan, mcgan
+    # train 5), the penalty weight (dragan), the clipping bound and the papers' rates
+    # (wgan, mcgan).
+    "d_steps1": dict(d_steps=1),
+    "gp_weight1": dict(gp_weight=1.0),
+    "gp_weight0.1": dict(gp_weight=0.1),
+    "clip0.1": dict(clip_value=0.1),
+    "clip0.1_d_steps1": dict(clip_value=0.1, d_steps=1),
+    "paper_rates": dict(g_lr=5e-5, d_lr=5e-5, lr_decay="none"),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "

@@ -225,6 +225,8 @@ VARIANT = Variant(
     defaults=dict(architecture="began", width=32, latent_dim=64, d_norm="none",
                   batch_size=16, optimizer="adam", g_lr=1e-4, d_lr=1e-4, g_beta1=0.5,
                   d_beta1=0.5, g_beta2=0.999, d_beta2=0.999, steps=10000),
+    # BEGAN decays its rates itself (--began_lr_decay), so not the shared linear decay.
+    points_defaults=dict(lr_decay="none"),
     summary="auto-encoder D with L1 reconstruction loss, k_t equilibrium control "
             "(gamma 1, lambda_k 0.001), M_global logged, Adam 1e-4 halved when "
             "M_global stalls",
