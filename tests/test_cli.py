@@ -104,7 +104,7 @@ def test_export_cli_rebuilds_from_a_run(tmp_path):
     meta = json.loads((tmp_path / "out" / "gan" / "1" / "assets.extra" /
                        "tfgan_suite.json").read_text())
     assert (meta["variant"], meta["step"], meta["kind"], meta["latent_dim"]) == (
-        "gan", 5, "points", 64)
+        "gan", 5, "points", 2)   # 2-D runs default to z in R^2
     missing = subprocess.run([sys.executable, "-m", "tfgan_suite.export",
                               f"--run_dir={tmp_path / 'nothing'}"], cwd=ROOT, env=ENV,
                              capture_output=True, text=True, timeout=120)
