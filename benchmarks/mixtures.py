@@ -93,6 +93,12 @@ SEARCH_GRID = {
     "clip0.1": dict(clip_value=0.1),
     "clip0.1_d_steps1": dict(clip_value=0.1, d_steps=1),
     "paper_rates": dict(g_lr=5e-5, d_lr=5e-5, lr_decay="none"),
+    "steps10k": dict(steps=10000),
+    "lr3e-4": dict(g_lr=3e-4, d_lr=3e-4),
+    "lr1e-4": dict(g_lr=1e-4, d_lr=1e-4),
+    # began: a code narrower than the data (the ring is a curve), and the paper's gamma.
+    "began_hidden1": dict(began_hidden=1),
+    "began_hidden1_gamma0.5": dict(began_hidden=1, began_gamma=0.5),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "

@@ -183,3 +183,48 @@ def test_quality_script_refuses_bad_flags_with_one_line(tmp_path, flag, message)
                           cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert message in proc.stderr and not os.listdir(tmp_path)
+
+
+def test_mixtures_script_runs_seeds_and_reports_mean_and_standard_error(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# B\n<!-- MIXTURES:BEGIN -->\nold\n<!-- MIXTURES:END -->\n"
+                      "<!-- MIXTURES_SEARCH:BEGIN -->\n<!-- MIXTURES_SEARCH:END -->\ntail\n")
+    work = tmp_path / "work"
+    command = [sys.executable, os.path.join(ROOT, "benchmarks", "mixtures.py"),
+               "--variants=nsgan,cgan", "--datasets=ring8", "--seeds=2",
+               "--extra=steps=200", f"--work_dir={work}", f"--readme={readme}"]
+    proc = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = readme.read_text()
+    assert "old" not in text and text.endswith("tail\n")
+    for variant in ("nsgan", "cgan"):
+        records = [json.loads((work / "ring8" / "default" / variant / f"seed{s}.json")
+                              .read_text()) for s in (0, 1)]
+        assert [r["seed"] for r in records] == [0, 1]
+        assert all(r["steps"] == 200 and r["num_modes"] == 8 for r in records)
+        modes = np.array([r["modes_covered"] for r in records], float)
+        hq = np.array([100 * r["high_quality_fraction"] for r in records])
+        # Mean and standard error of the mean, by numpy: std (n - 1) / sqrt(n).
+        cell = (f"| {modes.mean():.1f} ± {modes.std(ddof=1) / np.sqrt(2):.1f} / 8 | "
+                f"{hq.mean():.1f} ± {hq.std(ddof=1) / np.sqrt(2):.1f} |")
+        row = next(l for l in text.splitlines() if l.startswith(f"| `{variant}` | default"))
+        assert cell in row, (cell, row)
+        assert row.split("|")[3].strip() == "2"                  # seeds
+    assert "Measured on" in text and "2,500 samples per run" in text
+
+
+def test_mixtures_verdicts_follow_the_targets():
+    sys.path.insert(0, ROOT)
+    from benchmarks import mixtures
+
+    def row(modes, hq):
+        return dict(modes=(modes, 0.0), hq=(hq, 0.0))
+
+    assert mixtures.verdict("ring8", row(6.3, 90.0)) == "yes"
+    assert mixtures.verdict("ring8", row(6.2, 99.0)) == "no"
+    assert mixtures.verdict("ring8", row(8.0, 89.9)) == "no"
+    assert mixtures.verdict("ring8", row(8.0, 98.0)) == "**beyond PacGAN4**"
+    assert mixtures.verdict("grid25", row(25.0, 94.9)) == "yes"
+    assert mixtures.verdict("grid25", row(25.0, 95.0)) == "**beyond PacGAN4**"
+    assert mixtures.verdict("grid25", {}) == "diverged"
