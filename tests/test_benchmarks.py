@@ -192,7 +192,8 @@ def test_mixtures_script_runs_seeds_and_reports_mean_and_standard_error(tmp_path
     work = tmp_path / "work"
     command = [sys.executable, os.path.join(ROOT, "benchmarks", "mixtures.py"),
                "--variants=nsgan,cgan", "--datasets=ring8", "--seeds=2",
-               "--extra=steps=200", f"--work_dir={work}", f"--readme={readme}"]
+               "--extra=steps=200", f"--work_dir={work}", f"--readme={readme}",
+               "--summary="]
     proc = subprocess.run(command, cwd=tmp_path, env=ENV, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -96,3 +96,10 @@ def test_a_given_count_is_checked():
     assert _case(steps_per_execution=1, replicas=2, multi_step=False) == 1
     with pytest.raises(config_lib.ConfigError, match="--steps_per_execution must be >= 1"):
         training.resolve_config(dict(variant="nsgan", steps_per_execution=0))
+
+
+def test_a_refused_count_writes_nothing(tmp_path):
+    cfg = cfg_for(tmp_path, "bad", **dict(INTERVALS, variant="nsgan", steps_per_execution=3))
+    with pytest.raises(config_lib.ConfigError, match="=3 must divide --log_every=4, --checkpoint_every=4"):
+        training.train(cfg, data=helpers.tiny_points(), verbose=0)
+    assert not os.path.exists(cfg.run_dir)

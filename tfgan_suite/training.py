@@ -253,17 +253,18 @@ def train(cfg, *, data=None, verbose="auto"):
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
     if resuming:
         manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    start = cbs.model_step(model)
+    if start < cfg.steps:  # may refuse the settings: nothing written yet
+        model.steps_per_execution = execution_steps(cfg, data, model, start, replicas)
     os.makedirs(run_dir, exist_ok=True)
     atomic_write_text(os.path.join(run_dir, "config.json"), cfg.to_json())
 
-    start = cbs.model_step(model)
     if start >= cfg.steps:
         print(f"{run_dir} is already at step {start} of --steps={cfg.steps}; nothing to train.")
         return Result(cfg, run_dir, start, model)
     if resuming:
         print(f"Resuming {run_dir} from step {start}.")
 
-    model.steps_per_execution = execution_steps(cfg, data, model, start, replicas)
     dataset = model.make_dataset(cfg, data, start)
     writer = tf.summary.create_file_writer(run_dir)
     _write_hparams(writer, cfg)
