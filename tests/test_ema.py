@@ -233,19 +233,23 @@ def test_export_holds_the_average_by_default_and_g_with_export_ema_false(tmp_pat
     meta = serving.read_meta(path)
     assert meta["generator"] == "raw" and "ema_decay" not in meta
 
-    # The export command: the average by default, G with --export_ema=false.
+    # The export command: what it restores exports the average by default (in-process,
+    # as `main` does), G with --export_ema=false (the command itself).
+    cfg2, spec, restored, step = training.restore(result.run_dir)
+    path = restored.export(cfg2.replace(export_dir=str(tmp_path / "restored")), spec, step)
+    assert serving.read_meta(path)["generator"] == "ema"
+    np.testing.assert_allclose(exported_samples(path, z), averaged, atol=1e-5)
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    for flag, which, want in (([], "ema", averaged), (["--export_ema=false"], "raw", raw)):
-        out = tmp_path / f"cli_{which}"
-        proc = subprocess.run(
-            [sys.executable, "-m", "tfgan_suite.export", f"--run_dir={result.run_dir}",
-             f"--export_dir={out}"] + flag, cwd=root, capture_output=True, text=True,
-            timeout=300, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        version = os.path.join(out, "dcgan", "1")
-        assert json.load(open(os.path.join(version, "assets.extra", "tfgan_suite.json")))[
-            "generator"] == which
-        np.testing.assert_allclose(exported_samples(version, z), want, atol=1e-5)
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfgan_suite.export", f"--run_dir={result.run_dir}",
+         f"--export_dir={tmp_path / 'cli'}", "--export_ema=false"], cwd=root,
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    version = os.path.join(tmp_path, "cli", "dcgan", "1")
+    with open(os.path.join(version, "assets.extra", "tfgan_suite.json")) as f:
+        assert json.load(f)["generator"] == "raw"
+    np.testing.assert_allclose(exported_samples(version, z), raw, atol=1e-5)
 
 
 def test_ema_off_adds_nothing_and_never_changes_g(tmp_path):
