@@ -21,14 +21,16 @@ B0 = np.array([0.5, 0.25], np.float32)
 LR = 0.5
 
 
-def build(model_cls, latent_dim=3):
+def build(model_cls, latent_dim=3, **kwargs):
+    """The linear game as a `model_cls` (a GANModel), compiled with SGD(LR); `kwargs` go to
+    its constructor (e.g. the generator EMA's `ema_decay`)."""
     g = keras.Sequential([keras.Input((latent_dim,)),
                           keras.layers.Dense(2, kernel_initializer="zeros",
                                              bias_initializer=keras.initializers.Constant(B0))])
     d = keras.Sequential([keras.Input((2,)),
                           keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant(W0[:, None]),
                                              bias_initializer=keras.initializers.Constant(C0))])
-    model = model_cls(g, d, latent_dim=latent_dim, loss="minimax")
+    model = model_cls(g, d, latent_dim=latent_dim, loss="minimax", **kwargs)
     model.compile(d_optimizer=keras.optimizers.SGD(LR), g_optimizer=keras.optimizers.SGD(LR))
     return model
 

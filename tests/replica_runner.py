@@ -326,6 +326,96 @@ def irgan(strategy, out_dir):
     return out
 
 
+class ConstantGAN(GAN):
+    """The linear game with z = 0: G(z) = b for every z, so that no step depends on which z
+    a replica draws, and 1 and 2 replicas play the same game on the same global batch."""
+
+    def latent(self, batch_size):
+        return tf.zeros([batch_size, self.latent_dim])
+
+
+class CopiesRecorder(keras.callbacks.Callback):
+    """Every replica's copy of G's and of the averaged G's weights, after every step."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.g, self.ema = [self.read(model.generator)], [self.read(model.ema_generator)]
+
+    @staticmethod
+    def read(network):
+        return [copies(v) for v in network.weights]
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.g.append(self.read(self.model.generator))
+        self.ema.append(self.read(self.model.ema_generator))
+
+
+def ema_recursion(history, decay, start):
+    """ema_n of the recursion (tests/test_ema.py) from [g_0, ..., g_n], in float64."""
+    average = [np.asarray(w, np.float64) for w in history[0]]
+    for k, weights in enumerate(history[1:], start=1):
+        weights = [np.asarray(w, np.float64) for w in weights]
+        average = weights if k <= start else [decay * a + (1 - decay) * g
+                                              for a, g in zip(average, weights)]
+    return average
+
+
+def ema_replicas(strategy, out_dir):
+    """The generator EMA at 2 replicas: equal to 1 replica's on a game that does not depend
+    on the replica count; with batch norm, each replica's copy averages its own G copy."""
+    out = {}
+    decay, start, steps = 0.5, 1, 4
+    x = np.array([[1.0, 0.0], [0.0, 2.0], [-1.0, 1.0], [0.5, 0.5]], np.float32)
+    averages = []
+    for scope in (None, strategy):   # one device (the default strategy), then 2 replicas
+        if scope is None:
+            model = linear_game.build(ConstantGAN, ema_decay=decay, ema_start=start)
+        else:
+            with scope.scope():
+                model = linear_game.build(ConstantGAN, ema_decay=decay, ema_start=start)
+        model.fit(tf.data.Dataset.from_tensors(x).repeat(), steps_per_epoch=steps, epochs=1,
+                  verbose=0, shuffle=False)
+        averages.append(model)
+    one, two = averages
+    out["one_vs_two_gap"] = max(float(np.max(np.abs(a.numpy() - b.numpy())))
+                                for a, b in zip(one.ema_generator.weights,
+                                                two.ema_generator.weights))
+    out["g_one_vs_two_gap"] = max(float(np.max(np.abs(a.numpy() - b.numpy())))
+                                  for a, b in zip(one.generator.weights, two.generator.weights))
+    out["ema_moved"] = float(np.max(np.abs(two.ema_generator.weights[-1].numpy()
+                                           - two.generator.weights[-1].numpy())))
+    out["ema_copy_gap"] = copy_gap(two.ema_generator.weights)
+
+    # dcgan's G (batch norm) on images: each replica's copy against the recursion of its G.
+    data = helpers.tiny_images(n=32)
+    cfg = training.fit_to_data(training.resolve_config(dict(
+        variant="dcgan", strategy="mirrored", batch_size=8, width=4, latent_dim=8,
+        ema_decay=decay, ema_start=start, export=False)), data)
+    keras.utils.set_random_seed(cfg.seed)
+    model = training.build_model(cfg, data, strategy)
+    recorder = CopiesRecorder(model)
+    model.fit(model.make_dataset(cfg, data, 0), steps_per_epoch=3, epochs=1, verbose=0,
+              shuffle=False, callbacks=[recorder])
+    paths = [w.path for w in model.generator.weights]
+    error = 0.0
+    for replica in range(2):
+        history = [[w[replica] for w in step] for step in recorder.g]
+        want = ema_recursion(history, decay, start)
+        got = [w[replica] for w in recorder.ema[-1]]
+        error = max([error] + [float(np.max(np.abs(g - w))) for g, w in zip(got, want)])
+    out["bn_recursion_error"] = error
+    trainable = [v for v in model.ema_generator.weights
+                 if not v.path.endswith(("moving_mean", "moving_variance"))]
+    stats = [v for v in model.generator.weights
+             if v.path.endswith(("moving_mean", "moving_variance"))]
+    out["bn_layers"] = len(stats) // 2
+    out["ema_trainable_copy_gap"] = copy_gap(trainable)
+    out["g_stats_copy_gap"] = copy_gap(stats)   # > 0: each replica keeps its own
+    out["finite"] = finite(model.ema_generator.weights)
+    out["paths_paired"] = paths == [w.path for w in model.ema_generator.weights]
+    return out
+
+
 CASES = {
     "gan_closed_form": gan_closed_form,
     "lipschitz": lipschitz,
@@ -333,6 +423,7 @@ CASES = {
     "energy": energy_began_ebgan,
     "cgan_bigan": cgan_bigan,
     "irgan": irgan,
+    "ema": ema_replicas,
 }
 
 

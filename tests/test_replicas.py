@@ -88,6 +88,17 @@ def check_irgan(out):
     assert out["replica_negatives_differ"], out
 
 
+def check_ema(out):
+    # One replica against two: the same average (all-reduce rounding at most).
+    assert out["g_one_vs_two_gap"] < 1e-6 and out["one_vs_two_gap"] < 1e-6, out
+    assert out["ema_moved"] > 1e-3 and out["ema_copy_gap"] == 0.0, out
+    # Batch norm: each replica's copy follows the recursion of its own G copy, whose
+    # statistics differ between replicas; every other averaged weight is the same on both.
+    assert out["bn_layers"] >= 2 and out["g_stats_copy_gap"] > 0.0, out
+    assert out["bn_recursion_error"] < 1e-5, out
+    assert out["ema_trainable_copy_gap"] == 0.0 and out["finite"] and out["paths_paired"], out
+
+
 CHECKS = {
     "gan_closed_form": check_gan_closed_form,
     "lipschitz": check_lipschitz,
@@ -95,6 +106,7 @@ CHECKS = {
     "energy": check_energy,
     "cgan_bigan": check_cgan_bigan,
     "irgan": check_irgan,
+    "ema": check_ema,
 }
 
 

@@ -171,24 +171,31 @@ class SampleGrid(PeriodicImage):
 
     A fixed z shows how the same latent points evolve, which is what a person watches
     in TensorBoard's image tab. `render` turns a batch of samples into one uint8 image
-    [H, W, C] (a grid for images, a scatter plot for 2-D points).
+    [H, W, C] (a grid for images, a scatter plot for 2-D points). `samples/fixed_z` is
+    always the raw G, the generator being trained; with `ema`, the grid is the averaged
+    generator's (`model.generate(..., ema=True)`), tagged `samples/fixed_z_ema`.
     """
 
     tag = "samples/fixed_z"
+    ema_tag = "samples/fixed_z_ema"
     # Samples in the grid (images) and in the scatter plot (2-D points).
     GRID_SAMPLES = 64
     SCATTER_SAMPLES = 1024
 
-    def __init__(self, writer, every, z, render, labels=None):
+    def __init__(self, writer, every, z, render, labels=None, ema=False):
         super().__init__(writer, every)
         self.z = z
         self.labels = labels
         self.render = render
+        self.ema = bool(ema)
+        if self.ema:
+            self.tag = self.ema_tag
 
     @classmethod
-    def for_model(cls, model, cfg, data, writer):
+    def for_model(cls, model, cfg, data, writer, ema=False):
         """The grid of a run: a fixed z from the run's seed (labels cycling through the
-        classes for a conditional model), drawn every `--sample_every` steps."""
+        classes for a conditional model), drawn every `--sample_every` steps; `ema`: of
+        the averaged generator, with the same z."""
         from tfgan_suite import images
 
         num = cls.GRID_SAMPLES if data.kind == "image" else cls.SCATTER_SAMPLES
@@ -202,10 +209,10 @@ class SampleGrid(PeriodicImage):
 
             modes = MIXTURES[data.name][0] if data.name in MIXTURES else None
             render = lambda s: images.rasterize_points(s, modes=modes)  # noqa: E731
-        return cls(writer, cfg.sample_every, z, render, labels=labels)
+        return cls(writer, cfg.sample_every, z, render, labels=labels, ema=ema)
 
     def make_image(self):
-        samples = np.asarray(self.model.generate(self.z, self.labels))
+        samples = np.asarray(self.model.generate(self.z, self.labels, ema=self.ema))
         return self.render(samples) if np.all(np.isfinite(samples)) else None
 
 
@@ -312,7 +319,8 @@ class RankingEval(PeriodicEval):
     """Logs the generator's (and discriminator's) P@k and NDCG@k on the test split (irgan).
 
     Every `every` steps and at the end, as `eval/P@5`, ... (generator, the recommender
-    IRGAN reports) and `eval_discriminator/P@5`, ...; `history` keeps (step, generator
+    IRGAN reports) and `eval_discriminator/P@5`, ...; with the generator EMA also
+    `eval_ema/P@5`, ... (the averaged generator); `history` keeps (step, generator
     metrics). The model gives every user's scores with `model.scores(player=...)`.
 
     Args:
@@ -331,7 +339,10 @@ class RankingEval(PeriodicEval):
         from tfgan_suite.metrics.ranking import ranking_metrics
 
         results = {}
-        for player, prefix in self.PLAYERS:
+        players = self.PLAYERS
+        if getattr(self.model, "ema_generator", None) is not None:
+            players += (("ema_generator", "eval_ema"),)
+        for player, prefix in players:
             scores = self.model.scores(player=player)
             if not np.all(np.isfinite(scores)):
                 return None

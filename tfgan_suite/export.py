@@ -2,7 +2,9 @@
 
 Restores the latest checkpoint of the run and writes the generator to
 `<export_dir>/<variant>/<version>` exactly as the end of training does; useful for a run
-that was interrupted, or trained with `--noexport`.
+that was interrupted, or trained with `--noexport`. A run with the generator EMA
+(`--ema_decay`) exports the averaged generator unless `--export_ema=false` (default: the
+run's own `--export_ema`, itself true by default); the metadata's `generator` says which.
 """
 
 from absl import app, flags
@@ -13,6 +15,8 @@ flags.DEFINE_string("run_dir", None, "run directory written by train.py (holds c
                     "and ckpt/)")
 flags.DEFINE_string("export_dir", None, "base directory of exports; default: the run's "
                     "--export_dir")
+flags.DEFINE_boolean("export_ema", None, "for a run with --ema_decay: export the averaged "
+                     "generator (false: the raw G); default: the run's --export_ema")
 FLAGS = flags.FLAGS
 
 
@@ -29,8 +33,12 @@ def main(argv):
         usage_error(str(e))
     if FLAGS.export_dir:
         cfg = cfg.replace(export_dir=FLAGS.export_dir)
+    if FLAGS.export_ema is not None:
+        cfg = cfg.replace(export_ema=FLAGS.export_ema)
     path = model.export(cfg, data, step)
-    print(f"Exported the generator of {FLAGS.run_dir} at step {step} to {path}")
+    which = model.exported_generator_meta(cfg.export_ema)["generator"]
+    kind = "averaged (EMA) generator" if which == "ema" else "generator"
+    print(f"Exported the {kind} of {FLAGS.run_dir} at step {step} to {path}")
 
 
 def run():

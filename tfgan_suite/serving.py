@@ -56,6 +56,9 @@ _META_TYPES = {
     "tfgan_suite_version": str,
 }
 _DATA_RANK = {"image": 3, "points": 1}
+# Optional: which generator an export holds (a run with the generator EMA exports the
+# averaged one by default).
+_GENERATORS = ("raw", "ema")
 
 
 def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
@@ -76,7 +79,9 @@ def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
         meta: JSON-serialisable dict with at least `variant` (str), `dataset` (str),
             `latent_dim` (int), `kind` ("image" or "points"), `data_shape` (list, e.g.
             [28, 28, 1] or [2]), `num_classes` (int or None), `step` (int) and
-            `tfgan_suite_version` (str). Written to `assets.extra/tfgan_suite.json`.
+            `tfgan_suite_version` (str); optionally `generator`, "ema" (the averaged
+            generator of `--ema_decay`, with `ema_decay` and `ema_start`) or "raw".
+            Written to `assets.extra/tfgan_suite.json`.
         encoder: optional (BiGAN) network mapping data as the generator produces it
             ([-1, 1] images, or points) to z [N, latent_dim]; exported as the
             `encode` signature, whose input is `images` in [0, 1] (rescaled inside)
@@ -126,6 +131,9 @@ def _checked_meta(meta: dict) -> dict:
         expected = "[H, W, C]" if meta["kind"] == "image" else "[D]"
         raise ExportError(f"`data_shape` must be {expected} with positive ints for kind={meta['kind']!r}. "
                           f"Received: data_shape={shape}")
+    if meta.get("generator", "raw") not in _GENERATORS:
+        raise ExportError(f"`generator` must be one of {list(_GENERATORS)}. Received: "
+                          f"generator={meta['generator']!r}")
     if meta["num_classes"] is not None and meta["num_classes"] < 1:
         raise ExportError(f"`num_classes` must be None or >= 1. Received: num_classes={meta['num_classes']}")
     try:

@@ -5,10 +5,11 @@ checkpoint), seed everything, load the data, build and compile the variant under
 chosen `tf.distribute` strategy, restore the last checkpoint, run `fit` with the callbacks
 that log, checkpoint and guard the run, and export the generator as a SavedModel.
 
-Exact resume: the model's step counter, both optimizers and all variant state are in the
-checkpoint; the input pipeline is a pure function of (seed, batch number) and restarts at
-the restored step; every random draw inside the step is a stateless function of (seed,
-replica, step, draw). So N steps, a resume and N more steps reproduce 2N steps in one go.
+Exact resume: the model's step counter, both optimizers, all variant state and the
+generator EMA (`--ema_decay`) are in the checkpoint; the input pipeline is a pure function
+of (seed, batch number) and restarts at the restored step; every random draw inside the
+step is a stateless function of (seed, replica, step, draw). So N steps, a resume and N
+more steps reproduce 2N steps in one go.
 """
 
 import dataclasses
@@ -23,7 +24,7 @@ import tensorflow as tf
 from tfgan_suite import callbacks as cbs
 from tfgan_suite import config as config_lib
 from tfgan_suite import data as data_lib
-from tfgan_suite import nets, optimizers, variants
+from tfgan_suite import ema, nets, optimizers, variants
 from tfgan_suite.files import atomic_write_text
 
 # Steps per Keras "epoch": the progress bar prints one line per epoch.
@@ -175,6 +176,33 @@ def checkpoint_manager(model, run_dir, keep):
                                       max_to_keep=keep, checkpoint_name="ckpt")
 
 
+def restore_checkpoint(manager, model, *, partial=False):
+    """Restores `manager`'s latest checkpoint into `model` (built by `build_model`).
+
+    Every object of the model must be in the checkpoint (`partial`: only those it holds are
+    read, for export and evaluation), except the averaged generator: a checkpoint written
+    without one (an older release, or a run without the EMA) restores everything else,
+    and the averaged copy starts from the restored G, as it does at step 0.
+    """
+    path = manager.latest_checkpoint
+    averaged = getattr(model, "ema_generator", None)
+    held = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
+    if averaged is not None and "ema_generator" not in held:
+        items = {k: v for k, v in model.checkpoint_items().items() if k != "ema_generator"}
+        checkpoint = tf.train.Checkpoint(**items)
+        print(f"note: {path} holds no generator EMA; it starts from the restored generator",
+              file=sys.stderr)
+    else:
+        checkpoint, averaged = manager.checkpoint, None
+    status = checkpoint.restore(path)
+    if partial:
+        status.expect_partial()
+    else:
+        status.assert_existing_objects_matched()
+    if averaged is not None:
+        ema.assign_weights(averaged, model.generator)
+
+
 def default_run_dir(variant):
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     return os.path.join("runs", variant, stamp)
@@ -252,7 +280,7 @@ def train(cfg, *, data=None, verbose="auto"):
     evaluator = model.make_evaluator(cfg, data)  # may refuse the settings: nothing written yet
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
     if resuming:
-        manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        restore_checkpoint(manager, model)
     start = cbs.model_step(model)
     if start < cfg.steps:  # may refuse the settings: nothing written yet
         model.steps_per_execution = execution_steps(cfg, data, model, start, replicas)
@@ -382,5 +410,5 @@ def restore(run_dir):
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data)
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
-    manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    restore_checkpoint(manager, model, partial=True)
     return cfg, data, model, cbs.model_step(model)

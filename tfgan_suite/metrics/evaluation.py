@@ -18,6 +18,7 @@ from the Python generator it was exported from. Images are embedded batch by bat
 never all kept, so large or high-resolution evaluations stay within memory.
 """
 
+import functools
 import time
 from typing import Callable, Optional
 
@@ -291,10 +292,11 @@ _TAGS = {"fid": "fid", "kid_mean": "kid", "is_mean": "is", "precision": "precisi
          "reverse_kl": "reverse_kl", "label_accuracy": "label_accuracy"}
 
 
-def summary_scalars(result: dict) -> dict:
+def summary_scalars(result: dict, prefix: str = "eval") -> dict:
     """{tag: value} for TensorBoard, e.g. {"eval/fid@2000": 31.2, ...}."""
     n = result["num_samples"]
-    return {f"eval/{tag}@{n}": float(result[key]) for key, tag in _TAGS.items() if key in result}
+    return {f"{prefix}/{tag}@{n}": float(result[key]) for key, tag in _TAGS.items()
+            if key in result}
 
 
 class Evaluator:
@@ -375,22 +377,28 @@ class EvalCallback(PeriodicEval):
     the same seeds each time; the metrics go to `eval/<metric>@<num_samples>`, e.g.
     `eval/fid@2000`, `eval/modes_covered@2500`. A non-finite generator is skipped (the
     divergence guard reports it). The schedule, `history` and logging are `PeriodicEval`'s.
+    With `ema`, the generator measured is the averaged one (`model.generate(..., ema=True)`)
+    and the tags are `eval_ema/<metric>@<num_samples>`.
 
     Args:
         writer: a `tf.summary` writer.
         every: steps between evaluations.
         evaluator: an `Evaluator`.
         num_classes: class count of a conditional model (balanced labels), else None.
+        ema: measure the model's averaged generator (the generator EMA).
     """
 
-    def __init__(self, writer, every, evaluator, num_classes=None):
+    def __init__(self, writer, every, evaluator, num_classes=None, ema=False):
         super().__init__(writer, every)
         self.evaluator = evaluator
         self.num_classes = num_classes
+        self.ema = bool(ema)
+        self.prefix = "eval_ema" if self.ema else "eval"
 
     def measure(self):
         conditional = bool(getattr(self.model, "conditional", False))
-        sampler = keras_sampler(self.model.generate, self.model.latent_dim, self.evaluator.kind,
+        generate = functools.partial(self.model.generate, ema=self.ema)
+        sampler = keras_sampler(generate, self.model.latent_dim, self.evaluator.kind,
                                 self.num_classes if conditional else None)
         try:
             result = self.evaluator(sampler, conditional=conditional)
@@ -398,6 +406,6 @@ class EvalCallback(PeriodicEval):
             if "NaN or Inf" in str(e):
                 return None
             raise
-        scalars = summary_scalars(result)
-        scalars[f"eval/seconds@{result['num_samples']}"] = result["timings"]["total_s"]
+        scalars = summary_scalars(result, self.prefix)
+        scalars[f"{self.prefix}/seconds@{result['num_samples']}"] = result["timings"]["total_s"]
         return result, scalars

@@ -34,6 +34,7 @@ class MatrixFactorization(keras.Model):
             if value < low:
                 raise ValueError(f"`{name}` must be >= {low}. Received: {name}={value}")
         self.num_users, self.num_items, self.dim = int(num_users), int(num_items), int(dim)
+        self.init_delta = float(init_delta)
         init = keras.initializers.RandomUniform(-init_delta, init_delta)
         self.user_embedding = self.add_weight(shape=(num_users, dim), initializer=init,
                                               name="user_embedding")
@@ -42,6 +43,12 @@ class MatrixFactorization(keras.Model):
         self.item_bias = self.add_weight(shape=(num_items,), initializer="zeros",
                                          name="item_bias")
         self.built = True
+
+    def get_config(self):
+        """The constructor's arguments, so that `keras.models.clone_model` can copy it
+        (the generator EMA, `tfgan_suite.ema`)."""
+        return dict(num_users=self.num_users, num_items=self.num_items, dim=self.dim,
+                    init_delta=self.init_delta, name=self.name)
 
     def call(self, users, training=False):
         """Scores of every item: int [N] -> float32 [N, num_items]."""

@@ -28,7 +28,13 @@ Helpers a `train_step` uses:
     self.minimize(optimizer, tape, loss, variables)    # replica-correct update
     grads = self.replica_gradients(tape, loss, vars)   # ... its gradients, applied later
     self.add_state(name)                               # (in __init__) checkpointed scalar
-    return self.end_step(logs)                         # step += 1, logs out
+    return self.end_step(logs)                         # EMA moves, step += 1, logs out
+
+The generator EMA (`ema_decay` > 0, `tfgan_suite.ema`): `ema_generator` is an averaged copy
+of G, moved in `end_step`, the one place every step of every variant ends (train_step,
+pretrain_step, wgan's last call, began's simultaneous step). It is checkpointed, drawn as
+`samples/fixed_z_ema`, measured by `--eval_every` and exported by default; it never feeds
+back into training. With `ema_decay` = 0 there is no copy and no extra operation.
 """
 
 import dataclasses
@@ -37,7 +43,7 @@ import threading
 import keras
 import tensorflow as tf
 
-from tfgan_suite import losses, packing, settings
+from tfgan_suite import ema, losses, packing, settings
 
 # Offsets that keep the random streams of different replicas and draws apart. Seed element
 # 0 carries (seed, replica), element 1 carries (step, draw index within the step).
@@ -72,6 +78,9 @@ class GANModel(keras.Model):
         instance_noise_steps: steps over which that std falls linearly to 0.
         params: the variant's own parameters, an instance of its `Params` (checked when
             it is built); or give them as keyword arguments (`loss="minimax"`).
+        ema_decay: d of the generator EMA, in [0, 1); 0 = no averaged copy.
+        ema_start: S: the averaged copy equals G up to step S and averages after it
+            (`tfgan_suite.ema`).
     """
 
     # The variant's own parameters (a frozen `settings.Params` dataclass); flags, checks
@@ -93,8 +102,8 @@ class GANModel(keras.Model):
     drives_learning_rate = False
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
-                 instance_noise=0.0, instance_noise_steps=1, pack=1, params=None, name=None,
-                 **param_values):
+                 instance_noise=0.0, instance_noise_steps=1, pack=1, ema_decay=0.0,
+                 ema_start=1000, params=None, name=None, **param_values):
         super().__init__(name=name)
         # The shared settings were checked by `Config`; the variant's by its `Params`.
         self.params = params if params is not None else self.Params(**param_values)
@@ -109,6 +118,14 @@ class GANModel(keras.Model):
         self.instance_noise = float(instance_noise)
         self.instance_noise_steps = int(instance_noise_steps)
         self.pack = int(pack)
+        if not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1). Received: ema_decay={ema_decay}")
+        if ema_start < 0:
+            raise ValueError(f"`ema_start` must be >= 0. Received: ema_start={ema_start}")
+        self.ema_decay = float(ema_decay)
+        self.ema_start = int(ema_start)
+        # The averaged generator, or None: EMA off adds no variable to the model.
+        self.ema_generator = ema.copy_network(generator) if self.ema_decay > 0 else None
         # Generator updates done so far. Checkpointed; drives the random streams, the
         # instance-noise schedule and any variant schedule.
         self._state = {}
@@ -152,7 +169,7 @@ class GANModel(keras.Model):
         return dict(latent_dim=cfg.latent_dim, d_steps=cfg.d_steps, seed=cfg.seed,
                     instance_noise=cfg.instance_noise,
                     instance_noise_steps=cfg.instance_noise_steps, pack=cfg.pack,
-                    params=cfg.params)
+                    ema_decay=cfg.ema_decay, ema_start=cfg.ema_start, params=cfg.params)
 
     def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
         """Attaches both optimizers and builds them now, outside any traced function.
@@ -324,13 +341,23 @@ class GANModel(keras.Model):
         return grads
 
     def end_step(self, logs):
-        """Counts the generator update and returns `logs` as float32 scalars.
+        """Moves the generator EMA, counts the generator update, returns `logs` as
+        float32 scalars.
 
         Also resets the trace-time draw counter, so every trace numbers its draws from 0.
         """
+        self.update_ema()
         self.step.assign_add(1)
         self._draws = 0
         return {name: tf.cast(value, tf.float32) for name, value in logs.items()}
+
+    def update_ema(self):
+        """ema_k = g_k for k <= ema_start, else d ema_{k-1} + (1 - d) g_k, with k = step + 1
+        the update this step made (`tfgan_suite.ema`); nothing when the EMA is off."""
+        if self.ema_generator is None:
+            return
+        ema.update(self.ema_generator.weights, self.generator.weights, decay=self.ema_decay,
+                   averaging=self.step >= self.ema_start)
 
     # ----------------------------------------------------------------------------------
     # The adversarial step, and the hooks a variant overrides where its paper differs.
@@ -426,9 +453,14 @@ class GANModel(keras.Model):
     # ----------------------------------------------------------------------------------
     # Sampling outside training.
 
-    def generate(self, z, labels=None):
-        """G(z) in inference mode (batch norm uses its moving statistics)."""
-        return self.generator(_with_labels(z, labels), training=False)
+    def generate(self, z, labels=None, *, ema=False):
+        """G(z) in inference mode (batch norm uses its moving statistics); `ema`: the
+        averaged generator's, where there is one."""
+        return self.generator_for(ema)(_with_labels(z, labels), training=False)
+
+    def generator_for(self, ema):
+        """The generator to sample from: the averaged one if `ema` and there is one, else G."""
+        return self.ema_generator if ema and self.ema_generator is not None else self.generator
 
     # ----------------------------------------------------------------------------------
     # What `training.train` asks of the model. Defaults fit images and 2-D points; a
@@ -458,15 +490,19 @@ class GANModel(keras.Model):
 
     def training_callbacks(self, cfg, data, writer, evaluator):
         """The callbacks that show the run: the fixed-z sample grid (a scatter plot for 2-D
-        data) and, with `evaluator`, the periodic metrics."""
+        data) and, with `evaluator`, the periodic metrics; with the generator EMA, both
+        again for the averaged generator (`samples/fixed_z_ema`, `eval_ema/...`)."""
         from tfgan_suite import callbacks
 
-        out = [callbacks.SampleGrid.for_model(self, cfg, data, writer)]
+        generators = [False] + ([True] if self.ema_generator is not None else [])
+        out = [callbacks.SampleGrid.for_model(self, cfg, data, writer, ema=averaged)
+               for averaged in generators]
         if evaluator is not None:
             from tfgan_suite.metrics.evaluation import EvalCallback
 
-            out.append(EvalCallback(writer, cfg.eval_every, evaluator,
-                                    num_classes=data.num_classes))
+            out += [EvalCallback(writer, cfg.eval_every, evaluator,
+                                 num_classes=data.num_classes, ema=averaged)
+                    for averaged in generators]
         return out
 
     def exported_encoder(self):
@@ -474,7 +510,11 @@ class GANModel(keras.Model):
         return None
 
     def export(self, cfg, data, step):
-        """Writes the generator to <export_dir>/<variant>/<version>; returns the path."""
+        """Writes the generator to <export_dir>/<variant>/<version>; returns the path.
+
+        The averaged generator when there is one and `cfg.export_ema`, else G; the
+        metadata's `generator` says which ("ema" or "raw", `exported_generator_meta`).
+        """
         import os
 
         from tfgan_suite import __version__, serving
@@ -482,17 +522,29 @@ class GANModel(keras.Model):
         meta = dict(variant=cfg.variant, dataset=cfg.dataset, latent_dim=cfg.latent_dim,
                     kind=data.kind, data_shape=list(data.shape),
                     num_classes=data.num_classes if self.conditional else None,
-                    step=int(step), tfgan_suite_version=__version__)
-        return serving.export_generator(self.generator,
+                    step=int(step), tfgan_suite_version=__version__,
+                    **self.exported_generator_meta(cfg.export_ema))
+        return serving.export_generator(self.generator_for(cfg.export_ema),
                                         os.path.join(cfg.export_dir, cfg.variant), meta=meta,
                                         encoder=self.exported_encoder())
 
+    def exported_generator_meta(self, export_ema):
+        """Which generator an export holds, for its metadata: `generator` "ema" (with the
+        run's `ema_decay` and `ema_start`) or "raw"."""
+        if export_ema and self.ema_generator is not None:
+            return dict(generator="ema", ema_decay=self.ema_decay, ema_start=self.ema_start)
+        return dict(generator="raw")
+
     def checkpoint_items(self):
-        """Everything a checkpoint holds: both networks, both optimizers, the step and any
-        variant state (variables created with `add_weight` on the model)."""
-        return dict(generator=self.generator, discriminator=self.discriminator,
-                    g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-                    state=dict(self._state))
+        """Everything a checkpoint holds: both networks, both optimizers, the step, any
+        variant state (variables created with `add_weight` on the model) and the averaged
+        generator (`ema_generator`, only when the EMA is on)."""
+        items = dict(generator=self.generator, discriminator=self.discriminator,
+                     g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                     state=dict(self._state))
+        if self.ema_generator is not None:
+            items["ema_generator"] = self.ema_generator
+        return items
 
     def add_state(self, name, *, dtype="float32", initial=0.0):
         """A non-trainable scalar of the model (step, BEGAN's k_t, ...), checkpointed.

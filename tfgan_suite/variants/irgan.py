@@ -279,20 +279,23 @@ class IRGAN(GANModel):
         return [RankingEval(writer, cfg.eval_every, data)] if cfg.eval_every else []
 
     def scores(self, users=None, player="generator"):
-        """s(u, i) of every item for `users` (default: all), NumPy float32 [N, num_items]."""
+        """s(u, i) of every item for `users` (default: all), NumPy float32 [N, num_items];
+        `player`: "generator", "discriminator" or "ema_generator" (the averaged one)."""
         net = getattr(self, player)
         users = np.arange(self.num_users) if users is None else np.asarray(users)
         return np.concatenate([np.asarray(net(tf.constant(users[i:i + SCORE_BATCH], tf.int32)))
                                for i in range(0, len(users), SCORE_BATCH)])
 
     def export(self, cfg, data, step):
-        """The generator as a SavedModel with a `score` signature; returns its path."""
+        """The generator (the averaged one by default, with the generator EMA) as a
+        SavedModel with a `score` signature; returns its path."""
         from tfgan_suite import __version__, recsys_serving
 
         meta = dict(variant=cfg.variant, dataset=cfg.dataset, kind="recsys", step=int(step),
                     num_users=self.num_users, num_items=self.num_items, data_seed=cfg.seed,
-                    tfgan_suite_version=__version__)
-        return recsys_serving.export_scorer(self.generator,
+                    tfgan_suite_version=__version__,
+                    **self.exported_generator_meta(cfg.export_ema))
+        return recsys_serving.export_scorer(self.generator_for(cfg.export_ema),
                                             os.path.join(cfg.export_dir, cfg.variant), meta=meta)
 
 
