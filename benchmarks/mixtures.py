@@ -98,6 +98,9 @@ SEARCH_GRID = {
     "steps10k": dict(steps=10000),
     "steps30k": dict(steps=30000),
     "b128": dict(batch_size=128),
+    # The generator EMA (the export and this measurement use the averaged G).
+    "ema0.999": dict(ema_decay=0.999),
+    "ema0.999_constant_lr": dict(ema_decay=0.999, lr_decay="none"),
     "lr3e-4": dict(g_lr=3e-4, d_lr=3e-4),
     "lr1e-4": dict(g_lr=1e-4, d_lr=1e-4),
     # began: a code narrower than the data (the ring is a curve), and the paper's gamma.
@@ -172,9 +175,12 @@ def run_one(variant, dataset, seed, setting, overrides, path):
         else:
             record["train_s"] = time.perf_counter() - start
             model, cfg = result.model, result.config
+            # What the export ships: the averaged G when the run keeps one (--ema_decay).
+            ema = bool(cfg.export_ema and model.ema_generator is not None)
             sampler = evaluation.keras_sampler(
-                model.generate, cfg.latent_dim, "points",
-                cfg.data["num_classes"] if model.conditional else None)
+                lambda z, labels: model.generate(z, labels, ema=ema), cfg.latent_dim,
+                "points", cfg.data["num_classes"] if model.conditional else None)
+            record["generator"] = "ema" if ema else "raw"
             metrics = evaluation.evaluate_points(sampler, dataset, seed=seed)
             record.update({k: metrics[k] for k in ("modes_covered", "num_modes",
                                                    "high_quality_fraction", "reverse_kl",
