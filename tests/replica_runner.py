@@ -23,6 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
 from tests import helpers, linear_game  # noqa: E402
+from tests.test_ema import expected_ema  # noqa: E402
 from tests.test_penalties import mlp_critic  # noqa: E402
 from tests.test_wasserstein import (B0, C0, W0, X, GradientPenaltyGAN,  # noqa: E402
                                     linear_pair, one_step)
@@ -350,16 +351,6 @@ class CopiesRecorder(keras.callbacks.Callback):
         self.ema.append(self.read(self.model.ema_generator))
 
 
-def ema_recursion(history, decay, start):
-    """ema_n of the recursion (tests/test_ema.py) from [g_0, ..., g_n], in float64."""
-    average = [np.asarray(w, np.float64) for w in history[0]]
-    for k, weights in enumerate(history[1:], start=1):
-        weights = [np.asarray(w, np.float64) for w in weights]
-        average = weights if k <= start else [decay * a + (1 - decay) * g
-                                              for a, g in zip(average, weights)]
-    return average
-
-
 def ema_replicas(strategy, out_dir):
     """The generator EMA at 2 replicas: equal to 1 replica's on a game that does not depend
     on the replica count; with batch norm, each replica's copy averages its own G copy."""
@@ -400,7 +391,7 @@ def ema_replicas(strategy, out_dir):
     error = 0.0
     for replica in range(2):
         history = [[w[replica] for w in step] for step in recorder.g]
-        want = ema_recursion(history, decay, start)
+        want = expected_ema(history, decay, start)
         got = [w[replica] for w in recorder.ema[-1]]
         error = max([error] + [float(np.max(np.abs(g - w))) for g, w in zip(got, want)])
     out["bn_recursion_error"] = error
