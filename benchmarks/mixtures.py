@@ -308,7 +308,9 @@ def summary(groups):
             else:
                 cells += [f"{row['modes'][0]:.1f} / {row['num_modes']}",
                           f"{row['hq'][0]:.1f} %"]
-            verdicts.append(f"{dataset}: {verdict(dataset, row)} ({row['seeds']} seeds)")
+            seeds = row["seeds"]
+            verdicts.append(f"{dataset}: {verdict(dataset, row)} ({seeds} "
+                            f"seed{'' if seeds == 1 else 's'})")
         lines.append(f"| `{name}` | {' | '.join(cells)} | {'; '.join(verdicts)} |")
     return "\n".join(lines)
 
