@@ -23,7 +23,7 @@ high quality, grid25 >= 17.3/25 with >= 90 %) go between the MIXTURES markers of
 runs of other settings go to the search table between the MIXTURES_SEARCH markers.
 
 --search runs, for each variant of --variants, every setting of SEARCH_GRID (the grid the
-defaults were chosen from) over --seeds seeds.
+defaults were chosen from) that applies to it, over --seeds seeds.
 
 --threads=N limits TensorFlow to N threads per process (with two benchmark processes on a
 2-core machine, 1 each); wall times are then per process and say so.
@@ -64,48 +64,43 @@ SETTINGS = {
 }
 # The grid the 2-D defaults were chosen from (each on top of the variant's defaults).
 SEARCH_GRID = {
+    # Stages 1-3 pin width and decay, which were the defaults of their time (the 2-D
+    # defaults became width 128 with a linear decay after stage 3), so they rerun as run.
     # Stage 1, on nsgan: learning rate, batch, latent size, width and a linear decay.
-    "lr1e-3_b256_z2": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2),
+    "lr1e-3_b256_z2": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2, width=64,
+                           lr_decay="none"),
     "lr1e-3_b256_z2_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
-                                 lr_decay="linear"),
+                                 width=64, lr_decay="linear"),
     "lr1e-3_b256_z2_w128": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
-                                width=128),
+                                width=128, lr_decay="none"),
     "lr1e-3_b256_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
                                       width=128, lr_decay="linear"),
-    "lr3e-4_b256_z2_decay": dict(g_lr=3e-4, d_lr=3e-4, batch_size=256, latent_dim=2,
-                                 lr_decay="linear"),
-    "lr1e-3_b256_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, lr_decay="linear"),
     # Stage 2, on nsgan and grid25 (ring8 is solved by stage 1): budget, batch, rate.
     "lr1e-3_b256_z2_40k": dict(g_lr=1e-3, d_lr=1e-3, batch_size=256, latent_dim=2,
-                               steps=40000),
-    "lr1e-3_b512_z2": dict(g_lr=1e-3, d_lr=1e-3, batch_size=512, latent_dim=2),
-    "lr2e-3_b256_z2": dict(g_lr=2e-3, d_lr=2e-3, batch_size=256, latent_dim=2),
-    # Stage 3, grid25: width 128 with the decay, at smaller (cheaper) batches.
+                               width=64, lr_decay="none", steps=40000),
+    "lr1e-3_b512_z2": dict(g_lr=1e-3, d_lr=1e-3, batch_size=512, latent_dim=2, width=64,
+                           lr_decay="none"),
+    "lr2e-3_b256_z2": dict(g_lr=2e-3, d_lr=2e-3, batch_size=256, latent_dim=2, width=64,
+                           lr_decay="none"),
+    # Stage 3, grid25: width 128 with the decay, at smaller (cheaper) batches. The second
+    # became the shared 2-D default (config.POINTS_DEFAULTS).
     "lr1e-3_b128_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=128, latent_dim=2,
                                       width=128, lr_decay="linear"),
     "lr1e-3_b64_z2_w128_decay": dict(g_lr=1e-3, d_lr=1e-3, batch_size=64, latent_dim=2,
                                      width=128, lr_decay="linear"),
-    # Stage 4, per variant, on top of the shared 2-D defaults that stage 3 gave
-    # (config.POINTS_DEFAULTS): one critic update per step (sngan, wgan_gp, wgan, mcgan
-    # train 5), the penalty weight (dragan), the clipping bound and the papers' rates
-    # (wgan, mcgan).
+    # Stage 4, per variant, on top of those shared 2-D defaults: one critic update per
+    # step (sngan, wgan_gp, wgan, mcgan train 5), the penalty weight (dragan), the
+    # clipping bound (wgan, mcgan), the papers' rates (began), other rates (bigan), a
+    # narrower code (began) and the generator EMA (its export is what is measured).
     "d_steps1": dict(d_steps=1),
     "gp_weight1": dict(gp_weight=1.0),
     "gp_weight0.1": dict(gp_weight=0.1),
-    "clip0.1": dict(clip_value=0.1),
     "clip0.1_d_steps1": dict(clip_value=0.1, d_steps=1),
     "paper_rates": dict(g_lr=5e-5, d_lr=5e-5, lr_decay="none"),
-    "steps10k": dict(steps=10000),
-    "steps30k": dict(steps=30000),
-    "b128": dict(batch_size=128),
-    # The generator EMA (the export and this measurement use the averaged G).
-    "ema0.999": dict(ema_decay=0.999),
-    "ema0.999_constant_lr": dict(ema_decay=0.999, lr_decay="none"),
     "lr3e-4": dict(g_lr=3e-4, d_lr=3e-4),
     "lr1e-4": dict(g_lr=1e-4, d_lr=1e-4),
-    # began: a code narrower than the data (the ring is a curve), and the paper's gamma.
     "began_hidden1": dict(began_hidden=1),
-    "began_hidden1_gamma0.5": dict(began_hidden=1, began_gamma=0.5),
+    "ema0.999": dict(ema_decay=0.999),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "
@@ -364,6 +359,7 @@ def report(work_dir, readme, summary_path=""):
 
 def main(argv):
     del argv
+    from tfgan_suite import config
     from tfgan_suite import variants as variants_lib
 
     names = FLAGS.variants or [n for n, v in variants_lib.REGISTRY.items()
@@ -385,9 +381,12 @@ def main(argv):
         for i, (dataset, setting, variant, seed) in enumerate(jobs):
             path = os.path.join(FLAGS.work_dir, dataset, setting, variant, f"seed{seed}.json")
             overrides = dict(overrides_of(setting), **parse_extra(FLAGS.extra))
-            if os.path.exists(path) or (overrides.get("pack", 1) > 1 and
-                                        not variants_lib.get(variant).model.packable):
-                continue
+            spec = variants_lib.get(variant)
+            foreign = [k for k in overrides if k not in config.SHARED
+                       and k not in spec.params.names()]
+            if os.path.exists(path) or foreign or (overrides.get("pack", 1) > 1 and
+                                                   not spec.model.packable):
+                continue  # done, or a setting of other variants (or packing) not for it
             record = run_one(variant, dataset, seed, setting, overrides, path)
             result = record.get("diverged") or (
                 f"{record['modes_covered']}/{record['num_modes']} modes, "
