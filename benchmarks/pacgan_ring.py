@@ -26,7 +26,8 @@ import time
 # The protocol's settings that differ from the suite's defaults (PROTOCOL_2D.md).
 PAPER_SETTINGS = dict(variant="nsgan", architecture="pacgan", latent_dim=2, width=64,
                       d_norm="none", batch_size=100, optimizer="adam", g_lr=1e-4, d_lr=1e-4,
-                      g_beta1=0.8, d_beta1=0.8, g_beta2=0.999, d_beta2=0.999, d_steps=1)
+                      g_beta1=0.8, d_beta1=0.8, g_beta2=0.999, d_beta2=0.999, d_steps=1,
+                      lr_decay="none")
 
 
 def cpu_model():
