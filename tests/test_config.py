@@ -162,3 +162,18 @@ def test_export_needs_no_dataset(tmp_path, monkeypatch):
     assert (spec.kind, spec.shape, spec.num_classes) == ("image", (28, 28, 1), 10)
     path = model.export(cfg2.replace(export_dir=str(tmp_path / "exports")), spec, step)
     assert os.path.exists(os.path.join(path, "saved_model.pb"))
+
+
+def test_a_shared_setting_an_older_file_lacks_keeps_the_behaviour_of_its_time(tmp_path):
+    # A 2-D run written before --lr_decay existed trained at a constant rate; the 2-D
+    # default is now a linear decay, which would change the resumed run.
+    cfg = config_lib.resolve(dict(variant="nsgan", dataset="ring8"), points=True)
+    assert cfg.lr_decay == "linear"
+    items = json.loads(cfg.to_json())
+    del items["lr_decay"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(items))
+    loaded = config_lib.load(str(path))
+    assert loaded.lr_decay == "none"
+    assert (loaded.width, loaded.latent_dim, loaded.g_lr) == (cfg.width, cfg.latent_dim,
+                                                              cfg.g_lr)

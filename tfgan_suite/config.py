@@ -305,7 +305,12 @@ def load(path):
     kept = {k: v for k, v in items.items() if k in SHARED or k in own}
     points = is_2d(kept.get("dataset", Config.dataset))
     defaults = defaults_for(variant, points)
-    values = {**defaults, **kept, "variant": variant.name}
+    # Every release saved all its shared settings, so a shared one the file lacks did not
+    # exist then: it takes its field default, the behaviour of that time (--lr_decay=none,
+    # no EMA), not a newer 2-D or variant default that would change a resumed run.
+    unknown_then = {f.name: f.default for f in dataclasses.fields(Config)
+                    if f.name in SHARED and f.name not in kept and f.name in defaults}
+    values = {**defaults, **unknown_then, **kept, "variant": variant.name}
     cfg = _build(variant, values, explicit=frozenset(kept))
     return dataclasses.replace(cfg, data=data)
 
