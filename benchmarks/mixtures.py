@@ -15,7 +15,14 @@ the `sample` signature draws it, `evaluation.keras_sampler`): 2,500 samples, mod
 (`metrics/modes.py`: ring8 counts a mode with one high-quality sample, grid25 with 20),
 the share of high-quality samples (< 3 std from the nearest mode) and the reverse KL of
 the mode histogram (benchmarks/PROTOCOL_2D.md). A run is stored as JSON in
---work_dir/<dataset>/<setting>/<variant>/seed<S>.json and not trained again.
+--work_dir/<dataset>/<setting>/<variant>/seed<S>.json and not trained again; the default
+--work_dir, benchmarks/results/mixtures, is committed, so `--report_only` rebuilds the
+tables from the runs behind them (delete a folder there, or pass another --work_dir, to
+train again).
+
+A row already in the --readme tables whose runs are not under --work_dir (the first
+tables' per-run files were not kept) is carried over as it stands, marked with a dagger,
+until a run of the same dataset, setting and variant replaces it.
 
 The tables (mean ± standard error over the seeds, wall seconds per run, and whether the
 mean reaches the issue's targets: PacGAN's plain-GAN row, ring8 >= 6.3/8 modes with >= 90 %
@@ -112,7 +119,7 @@ flags.DEFINE_bool("search", False, "run every setting of SEARCH_GRID")
 flags.DEFINE_string("extra", "", "more overrides for every run, as k=v,k=v (a setting of "
                     "their own: stored under --setting, so name that too)")
 flags.DEFINE_integer("threads", 0, "TensorFlow threads per process (0 = its default)")
-flags.DEFINE_string("work_dir", os.path.join(tempfile.gettempdir(), "tfgan_suite_mixtures"),
+flags.DEFINE_string("work_dir", os.path.join(ROOT, "benchmarks", "results", "mixtures"),
                     "where the per-run JSON results are kept")
 flags.DEFINE_string("readme", os.path.join(ROOT, "benchmarks", "README.md"),
                     "markdown file whose MIXTURES markers receive the tables ('' = print)")
@@ -252,11 +259,45 @@ def verdict(dataset, row):
     return "no"
 
 
-def table(groups, settings_wanted):
-    """Markdown tables, one per dataset, of the groups whose setting is wanted."""
+CARRIED_MARK = "†"
+CARRIED_NOTE = (f"{CARRIED_MARK} carried over from the earlier tables (measured 2026-12-01 "
+                "to 2026-12-02 by this script; their per-run files were not kept); rerun to "
+                "replace.")
+
+
+def parse_rows(text):
+    """{(dataset, setting, variant): row} of the table lines in `text` (this script's
+    own format); each row holds its markdown `line` and the numbers the summary needs."""
+    rows, dataset = {}, None
+    for line in text.splitlines():
+        if line.startswith("**") and "**" in line[2:]:
+            dataset = line[2:].split("**")[0]
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if dataset not in DATASETS or len(cells) != 9 or not cells[0].startswith("`"):
+            continue
+        variant, setting = cells[0].strip("`"), cells[1]
+        seeds = int(cells[2].split()[0].rstrip(CARRIED_MARK))
+        row = dict(line=line if CARRIED_MARK in cells[2] else
+                   line.replace(f"| {cells[2]} |", f"| {cells[2]}{CARRIED_MARK} |", 1),
+                   seeds=seeds)
+        if cells[4] != "-":
+            modes, _, num = cells[4].partition(" / ")
+            row.update(modes=(float(modes.split(" ± ")[0]), 0.0), num_modes=int(num),
+                       hq=(float(cells[5].split(" ± ")[0]), 0.0))
+        rows[(dataset, setting, variant)] = row
+    return rows
+
+
+def table(groups, settings_wanted, carried=None):
+    """Markdown tables, one per dataset, of the groups whose setting is wanted, and of the
+    `carried` rows (`parse_rows`) that no group replaces."""
+    carried = {k: v for k, v in (carried or {}).items()
+               if k not in groups and settings_wanted(k[1])}
     lines = []
     for dataset in DATASETS:
-        keys = [k for k in groups if k[0] == dataset and settings_wanted(k[1])]
+        keys = [k for k in list(groups) + list(carried)
+                if k[0] == dataset and settings_wanted(k[1])]
         if not keys:
             continue
         want_modes, want_hq = TARGETS[dataset]
@@ -266,6 +307,9 @@ def table(groups, settings_wanted):
                   "| reverse KL | train s per run | target |",
                   "|---|---|---:|---:|---:|---:|---:|---:|---|"]
         for key in sorted(keys, key=lambda k: (k[2], k[1] != "default", k[1])):
+            if key in carried:
+                lines.append(carried[key]["line"])
+                continue
             row = summarise(groups[key])
             steps = "/".join(f"{s:,}" for s in row.get("steps", [])) or "-"
             if "modes" in row:
@@ -280,33 +324,40 @@ def table(groups, settings_wanted):
             lines.append(f"| `{key[2]}` | {key[1]} | {seeds} | {steps} | {' | '.join(cells)} "
                          f"| {row['train_s'][0]:.0f} | {verdict(dataset, row)} |")
         lines.append("")
+    if carried:
+        lines += [CARRIED_NOTE, ""]
     return "\n".join(lines)
 
 
-def summary(groups):
+def summary(groups, carried=None):
     """One row per variant: the plain command's mean modes and high-quality share on each
     mixture, with the verdict; the full tables are in benchmarks/README.md."""
-    names = sorted({k[2] for k in groups if k[1] == "default"})
+    names = sorted({k[2] for k in list(groups) + list(carried or {}) if k[1] == "default"})
     lines = ["| variant | ring8 modes | ring8 high quality | grid25 modes | grid25 high "
              "quality | target reached |", "|---|---:|---:|---:|---:|---|"]
     for name in names:
         cells, verdicts = [], []
         for dataset in DATASETS:
             records = groups.get((dataset, "default", name))
-            if not records:
+            row = (carried or {}).get((dataset, "default", name))
+            if records:
+                row = summarise(records)
+            elif row is None:
                 cells += ["-", "-"]
                 verdicts.append(f"{dataset}: not run")
                 continue
-            row = summarise(records)
             if "modes" not in row:
                 cells += ["diverged", "-"]
             else:
                 cells += [f"{row['modes'][0]:.1f} / {row['num_modes']}",
                           f"{row['hq'][0]:.1f} %"]
             seeds = row["seeds"]
-            verdicts.append(f"{dataset}: {verdict(dataset, row)} ({seeds} "
+            mark = "" if records else CARRIED_MARK
+            verdicts.append(f"{dataset}: {verdict(dataset, row)} ({seeds}{mark} "
                             f"seed{'' if seeds == 1 else 's'})")
         lines.append(f"| `{name}` | {' | '.join(cells)} | {'; '.join(verdicts)} |")
+    if any(CARRIED_MARK in line for line in lines[2:]):
+        lines += ["", CARRIED_NOTE]
     return "\n".join(lines)
 
 
@@ -330,13 +381,24 @@ def replace_between(text, begin, end, body):
     return head + begin + "\n" + body.strip() + "\n" + end + tail
 
 
+def between(text, begin, end):
+    return text.split(begin, 1)[1].split(end, 1)[0] if begin in text and end in text else ""
+
+
 def report(work_dir, readme, summary_path=""):
     groups = load_records(work_dir)
     if not groups:
         print(f"no stored runs under {work_dir}")
         return
-    main_body = machine_line(groups) + "\n\n" + table(groups, lambda s: s in SETTINGS)
-    search_body = table(groups, lambda s: s not in SETTINGS)
+    carried = {}
+    if readme:
+        with open(readme) as f:
+            old = f.read()
+        carried = {**parse_rows(between(old, BEGIN, END)),
+                   **parse_rows(between(old, SEARCH_BEGIN, SEARCH_END))}
+    main_body = machine_line(groups) + "\n\n" + table(groups, lambda s: s in SETTINGS,
+                                                       carried)
+    search_body = table(groups, lambda s: s not in SETTINGS, carried)
     print(main_body)
     print(search_body)
     if readme:
@@ -351,7 +413,7 @@ def report(work_dir, readme, summary_path=""):
         with open(summary_path) as f:
             text = f.read()
         text = replace_between(text, SUMMARY_BEGIN, SUMMARY_END,
-                               machine_line(groups) + "\n\n" + summary(groups))
+                               machine_line(groups) + "\n\n" + summary(groups, carried))
         with open(summary_path, "w") as f:
             f.write(text)
         print(f"wrote the summary into {summary_path}")
