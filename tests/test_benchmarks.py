@@ -229,3 +229,31 @@ def test_mixtures_verdicts_follow_the_targets():
     assert mixtures.verdict("grid25", row(25.0, 94.9)) == "yes"
     assert mixtures.verdict("grid25", row(25.0, 95.0)) == "**beyond PacGAN4**"
     assert mixtures.verdict("grid25", {}) == "diverged"
+
+
+def test_mixtures_carries_rows_without_runs_and_replaces_rows_with_runs():
+    """A table row whose runs are not stored is kept as it stood, marked; a stored run of
+    the same dataset, setting and variant replaces it; the summary reads both."""
+    sys.path.insert(0, ROOT)
+    from benchmarks import mixtures
+
+    old = ("**ring8** (target)\n\n| variant | setting | seeds | steps | modes covered | high "
+           "quality % | reverse KL | train s per run | target |\n|---|---|---:|---:|---:|---:|"
+           "---:|---:|---|\n"
+           "| `gan` | default | 5 | 20,000 | 7.0 ± 0.4 / 8 | 91.0 ± 1.0 | 0.1 ± 0.0 | 9 | yes |\n"
+           "| `wgan` | default | 1 | 20,000 | 8.0 ± 0.0 / 8 | 61.0 ± 0.0 | 0.2 ± 0.0 | 9 | no |\n")
+    carried = mixtures.parse_rows(old)
+    assert set(carried) == {("ring8", "default", "gan"), ("ring8", "default", "wgan")}
+    assert carried[("ring8", "default", "gan")]["modes"][0] == 7.0
+    record = dict(modes_covered=3, num_modes=8, high_quality_fraction=0.5, reverse_kl=1.0,
+                  steps=100, train_s=2.0)
+    groups = {("ring8", "default", "wgan"): [record]}
+    body = mixtures.table(groups, lambda s: s == "default", carried)
+    lines = [l for l in body.splitlines() if l.startswith("| `")]
+    assert lines[0].startswith("| `gan` | default | 5† |")          # carried, marked
+    assert lines[1].startswith("| `wgan` | default | 1 | 100 | 3.0 ± 0.0 / 8 | 50.0")
+    assert mixtures.CARRIED_NOTE in body
+    assert mixtures.parse_rows(body)[("ring8", "default", "gan")]["line"] == lines[0]
+    summary = mixtures.summary(groups, carried)
+    assert "| `gan` | 7.0 / 8 | 91.0 % |" in summary and "ring8: yes (5† seeds)" in summary
+    assert "| `wgan` | 3.0 / 8 | 50.0 % |" in summary and "ring8: no (1 seed)" in summary
