@@ -257,3 +257,30 @@ def test_mixtures_carries_rows_without_runs_and_replaces_rows_with_runs():
     summary = mixtures.summary(groups, carried)
     assert "| `gan` | 7.0 / 8 | 91.0 % |" in summary and "ring8: yes (5† seeds)" in summary
     assert "| `wgan` | 3.0 / 8 | 50.0 % |" in summary and "ring8: no (1 seed)" in summary
+
+
+def test_fid_curves_flatness_and_event_reading(tmp_path):
+    """The curve reader gets back what a run's writer logged (last value of a step wins),
+    and the flatness rule compares the last third's best with the best before it."""
+    import tensorflow as tf
+
+    sys.path.insert(0, ROOT)
+    from benchmarks import fid_curves
+
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        for step, value in ((100, 50.0), (200, 30.0), (200, 31.0)):
+            tf.summary.scalar("eval/fid@500", value, step=step)
+        tf.summary.scalar("eval_ema/fid@500", 40.0, step=200)
+        tf.summary.scalar("train/d_loss", 1.0, step=200)
+    writer.close()
+    assert fid_curves.read_curves(str(tmp_path)) == {
+        "eval/fid@500": [(100, 50.0), (200, 31.0)], "eval_ema/fid@500": [(200, 40.0)]}
+
+    # 6 points: the last third is the last 2. Best before 20, best after 19.5: 2.5 % fall.
+    curve = list(enumerate([80.0, 40.0, 20.0, 25.0, 19.5, 21.0]))
+    flat, fall = fid_curves.flatness(curve, 0.05)
+    assert flat and abs(fall - 0.025) < 1e-12
+    flat, fall = fid_curves.flatness(list(enumerate([80.0, 40.0, 20.0, 25.0, 10.0])), 0.05)
+    assert not flat and abs(fall - 0.5) < 1e-12
+    assert fid_curves.flatness([(0, 1.0), (1, float("nan"))], 0.05) is None

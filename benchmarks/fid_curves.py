@@ -1,0 +1,311 @@
+#!/usr/bin/env python
+"""FID against training steps, raw generator and its EMA, for every image variant.
+
+    python benchmarks/fid_curves.py                          # every image variant, 10,000 steps
+    python benchmarks/fid_curves.py --variants=dcgan,sngan --steps=20000
+    python benchmarks/fid_curves.py --report_only            # table and plot from stored runs
+
+Why: a single FID at a fixed budget says little when FID is still falling; a row counts as
+converged only when its curve has flattened. For each variant of --variants this trains
+`train.py`'s run on `fashion_mnist` with the variant's own defaults, --seed, and a
+generator EMA (--ema_decay, from --ema_start), with `--eval_every` evaluations on
+--eval_samples samples (FID in the shipped Fashion-MNIST classifier's features, against
+the training images, the training run's own `eval/fid@N` and `eval_ema/fid@N` curves, read
+back from its TensorBoard events). At the end both generators are exported and measured
+exactly as `python -m tfgan_suite.evaluate` measures an export (--final_samples samples
+against the test split): the converged row, with EMA off (the raw G) and on.
+
+Whether FID "has stopped falling" is decided from the curve: the best FID of the last
+third of the evaluations against the best before it; a fall of less than
+--flat_tolerance (default 5 %) counts as flat. Anything else is reported as still falling,
+with its fall, so a budget that was too short shows as such.
+
+Runs live under --work_dir/runs/<variant> (an interrupted run resumes there); each
+variant's result is JSON in --results_dir/<variant>.json (committed, so --report_only
+redraws everything). The table goes between the FID_CURVES markers of --readme and the
+plot (one panel per variant, FID on a log scale) to --plot.
+"""
+
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from absl import app, flags  # noqa: E402
+
+from benchmarks.pacgan_ring import cpu_model  # noqa: E402
+
+DATASET = "fashion_mnist"
+BEGIN, END = "<!-- FID_CURVES:BEGIN -->", "<!-- FID_CURVES:END -->"
+
+flags.DEFINE_list("variants", None, "image variants (default: every registered variant "
+                  "that makes images)")
+flags.DEFINE_integer("steps", 10000, "generator steps per run")
+flags.DEFINE_integer("eval_every", 1000, "steps between curve points")
+flags.DEFINE_integer("eval_samples", 2000, "samples per curve point")
+flags.DEFINE_integer("final_samples", 10000, "samples of the final measurement of each export")
+flags.DEFINE_float("ema_decay", 0.999, "generator EMA decay of every run")
+flags.DEFINE_integer("ema_start", 1000, "step from which the EMA averages")
+flags.DEFINE_float("flat_tolerance", 0.05, "largest relative fall of the best FID in the "
+                   "last third of the curve that still counts as flat")
+flags.DEFINE_integer("seed", 0, "seed of every run and evaluation")
+flags.DEFINE_string("jit_compile", "auto", "as train.py's --jit_compile")
+flags.DEFINE_integer("threads", 0, "TensorFlow threads (0 = its default)")
+flags.DEFINE_string("work_dir", os.path.join(tempfile.gettempdir(), "tfgan_suite_fid_curves"),
+                    "training runs and exports")
+flags.DEFINE_string("results_dir", os.path.join(ROOT, "benchmarks", "results", "fid_curves"),
+                    "per-variant JSON results")
+flags.DEFINE_string("readme", os.path.join(ROOT, "benchmarks", "README.md"),
+                    "markdown file whose FID_CURVES markers receive the table ('' = print)")
+flags.DEFINE_string("plot", os.path.join(ROOT, "benchmarks", "fid_curves.png"),
+                    "where the plot goes ('' = no plot)")
+flags.DEFINE_bool("report_only", False, "train nothing: table and plot from stored results")
+FLAGS = flags.FLAGS
+
+
+def image_variants():
+    from tfgan_suite.variants import REGISTRY
+
+    return [name for name, spec in REGISTRY.items() if "image" in spec.model.data_kinds]
+
+
+def read_curves(run_dir):
+    """{tag: [(step, value), ...]} of the `eval*/fid@N` scalars in a run's event files
+    (the last value written at a step wins: a resumed run may write a step twice)."""
+    import tensorflow as tf
+
+    points = {}
+    for name in sorted(os.listdir(run_dir)):
+        if not name.startswith("events.out.tfevents"):
+            continue
+        for raw in tf.data.TFRecordDataset(os.path.join(run_dir, name)):
+            event = tf.compat.v1.Event.FromString(raw.numpy())
+            for value in event.summary.value:
+                if value.tag.startswith(("eval/fid@", "eval_ema/fid@")):
+                    number = float(tf.make_ndarray(value.tensor)) if value.HasField(
+                        "tensor") else float(value.simple_value)
+                    points.setdefault(value.tag, {})[int(event.step)] = number
+    return {tag: sorted(steps.items()) for tag, steps in points.items()}
+
+
+def flatness(curve, tolerance):
+    """(flat, fall): whether the best FID of the curve's last third is within `tolerance`
+    (relative) of the best before it, and that relative fall (positive = still falling).
+    None for a curve of fewer than 3 finite points."""
+    values = [v for _, v in curve if math.isfinite(v)]
+    if len(values) < 3:
+        return None
+    cut = len(values) - max(1, len(values) // 3)
+    before, last = min(values[:cut]), min(values[cut:])
+    fall = (before - last) / before
+    return fall < tolerance, fall
+
+
+def run_variant(variant):
+    """Trains (or resumes) one run, exports raw and EMA generators, measures both."""
+    import dataclasses
+
+    import keras
+
+    from tfgan_suite import training
+    from tfgan_suite.evaluate import evaluate_model
+
+    run_dir = os.path.join(FLAGS.work_dir, "runs", variant)
+    cfg = training.resolve_config(dict(
+        variant=variant, dataset=DATASET, steps=FLAGS.steps, seed=FLAGS.seed,
+        ema_decay=FLAGS.ema_decay, ema_start=FLAGS.ema_start, eval_every=FLAGS.eval_every,
+        eval_samples=FLAGS.eval_samples, jit_compile=FLAGS.jit_compile, run_dir=run_dir,
+        checkpoint_every=FLAGS.eval_every, keep_checkpoints=2, export=False))
+    keras.backend.clear_session()
+    start = time.time()
+    try:
+        result = training.train(cfg, verbose=2)
+    except training.Diverged as e:
+        return dict(variant=variant, diverged=str(e), train_s=time.time() - start)
+    train_s = time.time() - start
+    record = dict(variant=variant, dataset=DATASET, steps=result.step, seed=FLAGS.seed,
+                  ema_decay=FLAGS.ema_decay, ema_start=FLAGS.ema_start,
+                  eval_samples=FLAGS.eval_samples, final_samples=FLAGS.final_samples,
+                  train_s=train_s, curves=read_curves(run_dir), final={})
+    for generator, export_ema in (("raw", False), ("ema", True)):
+        export_cfg = dataclasses.replace(
+            result.config, export_ema=export_ema,
+            export_dir=os.path.join(FLAGS.work_dir, "saved_models", generator))
+        path = result.model.export(export_cfg, _data(), result.step)
+        measured = evaluate_model(path, num_samples=FLAGS.final_samples, seed=FLAGS.seed)
+        record["final"][generator] = {k: measured.get(k) for k in (
+            "fid", "kid_mean", "precision", "recall", "density", "coverage",
+            "label_accuracy") if measured.get(k) is not None}
+    record.update(cpu=cpu_model(), cpus=os.cpu_count(), date=time.strftime("%Y-%m-%d"),
+                  settings={k: v for k, v in result.config.settings().items()
+                            if k not in ("run_dir", "export")})
+    return record
+
+
+_DATA = {}
+
+
+def _data():
+    """Fashion-MNIST as training loads it (for the export's metadata), loaded once."""
+    if "fashion_mnist" not in _DATA:
+        from tfgan_suite import data as data_lib
+
+        _DATA["fashion_mnist"] = data_lib.load(DATASET, seed=FLAGS.seed)
+    return _DATA["fashion_mnist"]
+
+
+def load_results(results_dir):
+    out = {}
+    if os.path.isdir(results_dir):
+        for name in sorted(os.listdir(results_dir)):
+            if name.endswith(".json"):
+                with open(os.path.join(results_dir, name)) as f:
+                    record = json.load(f)
+                out[record["variant"]] = record
+    return out
+
+
+def _curve(record, prefix):
+    return next((points for tag, points in record.get("curves", {}).items()
+                 if tag.startswith(prefix + "/fid@")), [])
+
+
+def table(results, tolerance):
+    """The markdown table: per variant, final FID raw and EMA, best curve point, flatness."""
+    lines = ["| variant | steps | FID raw | FID EMA | best curve FID (step) | curve flat? "
+             "| precision / recall (EMA) | train time |",
+             "|---|---:|---:|---:|---:|---|---:|---:|"]
+    for name, r in sorted(results.items()):
+        if "diverged" in r:
+            lines.append(f"| `{name}` | - | diverged | - | - | - | - | "
+                         f"{r['train_s'] / 60:.0f} min |")
+            continue
+        cells = []
+        for generator in ("raw", "ema"):
+            fid = r["final"].get(generator, {}).get("fid")
+            cells.append(f"{fid:.1f}" if fid is not None else "-")
+        best = []
+        verdicts = []
+        for prefix, label in (("eval", "raw"), ("eval_ema", "EMA")):
+            curve = [(s, v) for s, v in _curve(r, prefix) if math.isfinite(v)]
+            if curve:
+                step, value = min(curve, key=lambda p: p[1])
+                best.append(f"{label} {value:.1f} ({step:,})")
+            state = flatness(_curve(r, prefix), tolerance)
+            if state is not None:
+                verdicts.append(f"{label}: " + ("flat" if state[0] else
+                                                f"falling ({state[1]:.0%})"))
+        ema = r["final"].get("ema", {})
+        pr = (f"{ema['precision']:.2f} / {ema['recall']:.2f}" if "precision" in ema else "-")
+        lines.append(f"| `{name}` | {r['steps']:,} | {cells[0]} | {cells[1]} | "
+                     f"{'; '.join(best) or '-'} | {'; '.join(verdicts) or '-'} | {pr} | "
+                     f"{r['train_s'] / 60:.0f} min |")
+    return "\n".join(lines)
+
+
+def machine_line(results):
+    records = [r for r in results.values() if "cpu" in r]
+    cpus = sorted({f"{r['cpu']} ({r['cpus']} logical CPUs)" for r in records})
+    dates = sorted({r["date"] for r in records})
+    first = records[0] if records else {}
+    return (f"Measured on {'; '.join(cpus) or '-'}, {', '.join(dates) or '-'}; seed "
+            f"{first.get('seed', '-')}, EMA decay {first.get('ema_decay', '-')} from step "
+            f"{first.get('ema_start', '-')}; curve points every {FLAGS.eval_every:,} steps on "
+            f"{first.get('eval_samples', '-'):,} samples against the training images; final "
+            f"FID on {first.get('final_samples', '-'):,} samples against the test split "
+            "(the shipped classifier's features); flat = the best FID of the curve's last "
+            f"third within {FLAGS.flat_tolerance:.0%} of the best before it.")
+
+
+def plot(results, path):
+    """One panel per variant: FID (log scale) against steps, raw G and its EMA."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("note: matplotlib is not installed (pip install matplotlib); no plot written",
+              file=sys.stderr)
+        return
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [n for n, r in sorted(results.items()) if r.get("curves")]
+    if not names:
+        return
+    cols = min(4, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.6 * rows), squeeze=False,
+                             sharex=True)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, names):
+        for prefix, label, style in (("eval", "G", "-"), ("eval_ema", "EMA of G", "--")):
+            curve = [(s, v) for s, v in _curve(results[name], prefix) if math.isfinite(v)]
+            if curve:
+                ax.plot(*zip(*curve), style, marker=".", label=label)
+        ax.set_yscale("log")
+        ax.set_title(name, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.tick_params(labelsize=7)
+    axes.flat[0].legend(fontsize=7)
+    fig.supxlabel("generator steps", fontsize=9)
+    fig.supylabel("FID (classifier features, log scale)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def report(results):
+    body = machine_line(results) + "\n\n" + table(results, FLAGS.flat_tolerance)
+    print(body)
+    if FLAGS.readme:
+        with open(FLAGS.readme) as f:
+            text = f.read()
+        if BEGIN not in text or END not in text:
+            raise app.UsageError(f"{FLAGS.readme} has no {BEGIN} / {END} markers")
+        head, rest = text.split(BEGIN, 1)
+        text = head + BEGIN + "\n" + body + "\n" + END + rest.split(END, 1)[1]
+        with open(FLAGS.readme, "w") as f:
+            f.write(text)
+        print(f"wrote the table into {FLAGS.readme}")
+    if FLAGS.plot:
+        plot(results, FLAGS.plot)
+
+
+def main(argv):
+    del argv
+    from tfgan_suite import variants as variants_lib
+
+    names = FLAGS.variants or image_variants()
+    for name in names:
+        if "image" not in variants_lib.get(name).model.data_kinds:
+            raise app.UsageError(f"--variants: {name} does not make images; use one of "
+                                 f"{', '.join(image_variants())}")
+    if FLAGS.threads:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    if not FLAGS.report_only:
+        os.makedirs(FLAGS.results_dir, exist_ok=True)
+        for name in names:
+            path = os.path.join(FLAGS.results_dir, f"{name}.json")
+            if os.path.exists(path):
+                continue
+            record = run_variant(name)
+            with open(path + ".tmp", "w") as f:
+                json.dump(record, f, indent=1)
+            os.replace(path + ".tmp", path)
+            print(f"{name}: {json.dumps(record.get('final') or record.get('diverged'))}",
+                  flush=True)
+    report(load_results(FLAGS.results_dir))
+
+
+if __name__ == "__main__":
+    app.run(main)
