@@ -7,12 +7,10 @@ from its own output line, and the files left on disk are listed.
 """
 
 import glob
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -165,7 +163,7 @@ def test_a_damaged_state_file_is_rebuilt_from_the_checkpoint_files(run_dir, data
     out, err = capfd.readouterr()
     assert "is missing or unreadable; rewritten from the checkpoint files, resuming from " \
            "ckpt-6" in err
-    assert f"from step 6." in out
+    assert f"Resuming {run_dir} from step 6." in out
     assert_same_state(all_state(result.model), straight)
     tf.keras.backend.clear_session()
 
