@@ -56,8 +56,10 @@ class Checkpointer(keras.callbacks.Callback):
     """Saves a checkpoint every `every` steps, on SIGINT/SIGTERM, and at the end.
 
     `tf.train.CheckpointManager` writes the checkpoint files first and only then
-    rewrites its index file (atomically), so a crash mid-write leaves the previous
-    checkpoint as the latest one. A signal only sets a flag; the save happens between two
+    rewrites its state file `checkpoint` (atomically), so a crash of this process
+    mid-write leaves the previous checkpoint as the latest one. Nothing is fsync'ed: after
+    a crash of the machine the latest checkpoint can be damaged, and a resume falls back
+    to the newest readable one (`checkpoints`, which has the details). A signal only sets a flag; the save happens between two
     steps, where the weights are consistent.
     """
 

@@ -1,8 +1,9 @@
 """`python -m tfgan_suite.export --run_dir=DIR`: export a run's generator as a SavedModel.
 
-Restores the latest checkpoint of the run and writes the generator to
+Restores the latest readable checkpoint of the run and writes the generator to
 `<export_dir>/<variant>/<version>` exactly as the end of training does; useful for a run
-that was interrupted, or trained with `--noexport`. A run with the generator EMA
+that was interrupted, or trained with `--noexport`. A damaged newer checkpoint is skipped
+with a note on stderr and left in place; with none readable, one error line (status 2). A run with the generator EMA
 (`--ema_decay`) exports the averaged generator unless `--export_ema=false` (default: the
 run's own `--export_ema`, itself true by default); the metadata's `generator` says which.
 """
@@ -27,9 +28,11 @@ def main(argv):
         usage_error("--run_dir is required: the run directory to export (runs/<variant>/<time>)")
     from tfgan_suite import training
 
+    from tfgan_suite.checkpoints import CheckpointError
+
     try:
         cfg, data, model, step = training.restore(FLAGS.run_dir)
-    except training.TrainingError as e:
+    except (training.TrainingError, CheckpointError) as e:
         usage_error(str(e))
     if FLAGS.export_dir:
         cfg = cfg.replace(export_dir=FLAGS.export_dir)

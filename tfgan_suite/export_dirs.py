@@ -15,6 +15,10 @@ Layout (one directory per export; a server picks the highest version):
 A version is written to `<export_base>/.tmp-<version>-<pid>` and renamed into place
 when complete, so a model server polling `<export_base>` never sees half a model, and
 a leftover `.tmp-*` directory of an interrupted export is never taken for a version.
+An export that fails (disk full, an error while writing) removes its temporary directory;
+one that is killed leaves it behind, and the next `write_version` on this machine
+removes it (`remove_leftovers`). Either way the previous version stays the highest, and
+the next export takes the next number.
 
     >>> path = write_version("saved_models/dcgan", lambda d: tf.saved_model.save(m, d), meta)
     >>> path, versions("saved_models/dcgan"), resolve_model_dir("saved_models/dcgan")
@@ -28,12 +32,14 @@ import json
 import os
 import re
 import shutil
+import sys
 from typing import Callable, Dict
 
 META_DIR = "assets.extra"
 META_FILENAME = "tfgan_suite.json"
 
 _VERSION_NAME = re.compile(r"[0-9]+")
+_TMP_NAME = re.compile(r"\.tmp-[0-9]+-([0-9]+)")
 _SAVED_MODEL_FILES = ("saved_model.pb", "saved_model.pbtxt")
 _EXPECTED = ("expected a SavedModel directory (with saved_model.pb) or an export "
              "directory with integer version subdirectories such as 1/, 2/")
@@ -89,6 +95,7 @@ def write_version(export_base: str, save: Callable[[str], None], meta: dict) -> 
         failed export leaves nothing in `export_base`.
     """
     os.makedirs(export_base, exist_ok=True)
+    remove_leftovers(export_base)
     tmp_dir = os.path.join(export_base, f".tmp-{next_version(export_base)}-{os.getpid()}")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     try:
@@ -101,6 +108,46 @@ def write_version(export_base: str, save: Callable[[str], None], meta: dict) -> 
     except BaseException:
         shutil.rmtree(tmp_dir, ignore_errors=True)
         raise
+
+
+def remove_leftovers(export_base: str) -> list:
+    """Removes the `.tmp-<version>-<pid>` directories of exports that did not finish.
+
+    A directory is a leftover when no process with its pid runs on this machine (the
+    export was killed, or its machine restarted); one whose process still runs may be an
+    export in progress and is left alone. Assumes the exports to `export_base` run on one
+    machine: a pid written by another host sharing the directory means nothing here.
+    Each removal is one note on stderr.
+
+    Returns:
+        The names removed.
+    """
+    removed = []
+    try:
+        names = sorted(os.listdir(export_base))
+    except (FileNotFoundError, NotADirectoryError):
+        return removed
+    for name in names:
+        match = _TMP_NAME.fullmatch(name)
+        if not match or _process_runs(int(match.group(1))):
+            continue
+        shutil.rmtree(os.path.join(export_base, name), ignore_errors=True)
+        removed.append(name)
+        print(f"note: removed {os.path.join(export_base, name)}, left by an export that "
+              "did not finish", file=sys.stderr)
+    return removed
+
+
+def _process_runs(pid: int) -> bool:
+    if pid == os.getpid():
+        return False  # our own leftover: this process is not writing it now
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except (ProcessLookupError, OverflowError):  # none with that pid (or none possible)
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    return True
 
 
 def resolve_model_dir(path: str) -> str:

@@ -22,6 +22,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_suite import callbacks as cbs
+from tfgan_suite import checkpoints
 from tfgan_suite import config as config_lib
 from tfgan_suite import data as data_lib
 from tfgan_suite import ema, nets, optimizers, variants
@@ -40,6 +41,10 @@ class TrainingError(RuntimeError):
 
 class Diverged(TrainingError):
     """A loss or statistic became NaN/Inf; the last good checkpoint is kept."""
+
+
+class ExportFailed(TrainingError):
+    """Training finished and its checkpoint is kept, but writing the SavedModel failed."""
 
 
 class Interrupted(TrainingError):
@@ -176,15 +181,15 @@ def checkpoint_manager(model, run_dir, keep):
                                       max_to_keep=keep, checkpoint_name="ckpt")
 
 
-def restore_checkpoint(manager, model, *, partial=False):
-    """Restores `manager`'s latest checkpoint into `model` (built by `build_model`).
+def restore_checkpoint(manager, model, *, partial=False, path=None):
+    """Restores `manager`'s latest checkpoint (or `path`) into `model` (see `build_model`).
 
     Every object of the model must be in the checkpoint (`partial`: only those it holds are
     read, for export and evaluation), except the averaged generator: a checkpoint written
     without one (an older release, or a run without the EMA) restores everything else,
     and the averaged copy starts from the restored G, as it does at step 0.
     """
-    path = manager.latest_checkpoint
+    path = path or manager.latest_checkpoint
     averaged = getattr(model, "ema_generator", None)
     held = {name.split("/")[0] for name, _ in tf.train.list_variables(path)}
     if averaged is not None and "ema_generator" not in held:
@@ -208,8 +213,13 @@ def default_run_dir(variant):
     return os.path.join("runs", variant, stamp)
 
 
+def checkpoint_dir(run_dir):
+    return os.path.join(run_dir, "ckpt")
+
+
 def has_checkpoint(run_dir):
-    return tf.train.latest_checkpoint(os.path.join(run_dir, "ckpt")) is not None
+    """Whether `run_dir` holds checkpoints, readable or not (a damaged one is not none)."""
+    return bool(checkpoints.listed(checkpoint_dir(run_dir)))
 
 
 def _resume_config(cfg, run_dir):
@@ -252,8 +262,14 @@ def train(cfg, *, data=None, verbose="auto"):
 
     Raises:
         ConfigError, DataError: bad settings or data (nothing is written).
+        checkpoints.CheckpointError (a ConfigError): resuming a run none of whose
+            checkpoints is readable (nothing is changed). A damaged latest checkpoint is
+            skipped with a note: the run resumes from the newest readable one
+            (`checkpoints.recover`).
         Diverged: NaN/Inf; the last good checkpoint is kept.
         Interrupted: SIGINT/SIGTERM; a checkpoint of the current step was written.
+        ExportFailed: the run finished but its export did not; the previous export
+            version stays the highest (`export_dirs.write_version`).
     """
     run_dir = cfg.run_dir or default_run_dir(cfg.variant)
     resuming = has_checkpoint(run_dir)
@@ -278,9 +294,11 @@ def train(cfg, *, data=None, verbose="auto"):
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data, strategy)
     evaluator = model.make_evaluator(cfg, data)  # may refuse the settings: nothing written yet
+    if resuming:  # past damaged checkpoints, which are moved aside (or CheckpointError)
+        path = checkpoints.recover(checkpoint_dir(run_dir))
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
     if resuming:
-        restore_checkpoint(manager, model)
+        restore_checkpoint(manager, model, path=path)
     start = cbs.model_step(model)
     if start < cfg.steps:  # may refuse the settings: nothing written yet
         model.steps_per_execution = execution_steps(cfg, data, model, start, replicas)
@@ -325,7 +343,15 @@ def train(cfg, *, data=None, verbose="auto"):
 
     result = Result(cfg, run_dir, step, model)
     if cfg.export:
-        result.export_path = model.export(cfg, data, step)
+        try:
+            result.export_path = model.export(cfg, data, step)
+        except Exception as e:  # disk full, ...: the previous version stays the served one
+            first = (str(e).strip().splitlines() or [""])[0]
+            raise ExportFailed(
+                f"training finished at step {step} (checkpoint kept in "
+                f"{manager.latest_checkpoint}) but the export to {cfg.export_dir} failed "
+                f"({type(e).__name__}: {first}); no new version was published. Export "
+                f"again with: python -m tfgan_suite.export --run_dir={run_dir}") from e
     return result
 
 
@@ -386,7 +412,7 @@ def _write_hparams(writer, cfg):
 
 
 def restore(run_dir):
-    """The model of a run, restored from its latest checkpoint (for export, evaluation).
+    """The model of a run, restored from its latest readable checkpoint (export, evaluation).
 
     The model is rebuilt from the `data` record of the run's `config.json`; only a run
     written by a release before that record loads its dataset again to learn the shapes.
@@ -394,6 +420,11 @@ def restore(run_dir):
     Returns:
         (cfg, data, model, step); `data` is a `DataSpec` or, for such an older run, the
         loaded dataset.
+
+    Raises:
+        TrainingError: not a run directory, or one without checkpoints.
+        checkpoints.CheckpointError: none of its checkpoints is readable. Damaged ones
+            are skipped with a note and left in place (`checkpoints.latest`).
     """
     path = os.path.join(run_dir, "config.json")
     if not os.path.exists(path):
@@ -410,5 +441,6 @@ def restore(run_dir):
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data)
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
-    restore_checkpoint(manager, model, partial=True)
+    path = checkpoints.latest(checkpoint_dir(run_dir), purpose="restoring")
+    restore_checkpoint(manager, model, partial=True, path=path)
     return cfg, data, model, cbs.model_step(model)
