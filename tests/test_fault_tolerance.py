@@ -246,6 +246,7 @@ def test_a_failed_export_keeps_the_previous_version_and_the_next_one_succeeds(
     assert "\n" not in message
     assert "training finished at step 4" in message and "No space left on device" in message
     assert f"python -m tfgan_suite.export --run_dir={tmp_path / 'run'}" in message
+    assert "Run the same command again" in message
     # What a server loads is still version 1, whole; nothing else is in the directory.
     assert os.listdir(export_base) == ["1"]
     assert export_dirs.resolve_model_dir(str(export_base)) == str(export_base / "1")
@@ -263,6 +264,38 @@ def test_a_failed_export_keeps_the_previous_version_and_the_next_one_succeeds(
     assert export_dirs.read_meta(str(export_base))["step"] == 4
     # Version 2 holds the step-4 generator: the same seed gives other points.
     assert not np.allclose(load_sample(path), v1)
+    tf.keras.backend.clear_session()
+
+
+def test_the_same_command_again_exports_a_run_whose_export_failed(tmp_path, data,
+                                                                  monkeypatch, capfd):
+    export_base = tmp_path / "exports" / "nsgan"
+    settings = dict(steps=2, export=True, export_dir=str(tmp_path / "exports"))
+
+    def failing_save(obj, export_dir, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    real_save = tf.saved_model.save
+    monkeypatch.setattr(tf.saved_model, "save", failing_save)
+    with pytest.raises(training.ExportFailed):
+        training.train(cfg_for(tmp_path / "run", **settings), data=data, verbose=0)
+    assert not os.path.exists(export_base / "1")
+    assert training.exported_step(str(tmp_path / "run")) is None
+    tf.keras.backend.clear_session()
+
+    monkeypatch.setattr(tf.saved_model, "save", real_save)
+    capfd.readouterr()
+    again = training.train(cfg_for(tmp_path / "run", **settings), data=data, verbose=0)
+    out = capfd.readouterr().out
+    assert "nothing to train" in out and "has no export of step 2" in out
+    assert again.export_path == str(export_base / "1")
+    assert export_dirs.read_meta(str(export_base))["step"] == 2
+    assert training.exported_step(str(tmp_path / "run")) == 2
+    tf.keras.backend.clear_session()
+
+    # Exported once: a third run of the command trains and exports nothing.
+    third = training.train(cfg_for(tmp_path / "run", **settings), data=data, verbose=0)
+    assert third.export_path is None and os.listdir(export_base) == ["1"]
     tf.keras.backend.clear_session()
 
 

@@ -14,6 +14,7 @@ more steps reproduce 2N steps in one go.
 
 import dataclasses
 import datetime
+import json
 import math
 import os
 import sys
@@ -307,7 +308,12 @@ def train(cfg, *, data=None, verbose="auto"):
 
     if start >= cfg.steps:
         print(f"{run_dir} is already at step {start} of --steps={cfg.steps}; nothing to train.")
-        return Result(cfg, run_dir, start, model)
+        result = Result(cfg, run_dir, start, model)
+        if cfg.export and exported_step(run_dir) != start:
+            print(f"{run_dir} has no export of step {start} (an earlier export failed, or "
+                  "the run predates export.json); exporting it now.")
+            result.export_path = _export(model, cfg, data, start, manager, run_dir)
+        return result
     if resuming:
         print(f"Resuming {run_dir} from step {start}.")
 
@@ -343,16 +349,43 @@ def train(cfg, *, data=None, verbose="auto"):
 
     result = Result(cfg, run_dir, step, model)
     if cfg.export:
-        try:
-            result.export_path = model.export(cfg, data, step)
-        except Exception as e:  # disk full, ...: the previous version stays the served one
-            first = (str(e).strip().splitlines() or [""])[0]
-            raise ExportFailed(
-                f"training finished at step {step} (checkpoint kept in "
-                f"{manager.latest_checkpoint}) but the export to {cfg.export_dir} failed "
-                f"({type(e).__name__}: {first}); no new version was published. Export "
-                f"again with: python -m tfgan_suite.export --run_dir={run_dir}") from e
+        result.export_path = _export(model, cfg, data, step, manager, run_dir)
     return result
+
+
+EXPORT_RECORD = "export.json"
+
+
+def _export(model, cfg, data, step, manager, run_dir):
+    """Exports the finished run and records it in `<run_dir>/export.json` (step, path), so
+    that running the same command again exports a run whose export failed; returns the
+    version's path.
+
+    Raises:
+        ExportFailed: the previous export version stays the highest
+            (`export_dirs.write_version`); the record is left as it was.
+    """
+    try:
+        path = model.export(cfg, data, step)
+    except Exception as e:  # disk full, ...: the previous version stays the served one
+        first = (str(e).strip().splitlines() or [""])[0]
+        raise ExportFailed(
+            f"training finished at step {step} (checkpoint kept in "
+            f"{manager.latest_checkpoint}) but the export to {cfg.export_dir} failed "
+            f"({type(e).__name__}: {first}); no new version was published. Run the same "
+            f"command again, or: python -m tfgan_suite.export --run_dir={run_dir}") from e
+    atomic_write_text(os.path.join(run_dir, EXPORT_RECORD),
+                      json.dumps({"step": int(step), "path": path}) + "\n")
+    return path
+
+
+def exported_step(run_dir):
+    """The step of the run's last successful export (`export.json`), or None."""
+    try:
+        with open(os.path.join(run_dir, EXPORT_RECORD)) as f:
+            return int(json.load(f)["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def execution_steps(cfg, data, model, start=0, replicas=1):
