@@ -114,6 +114,10 @@ def load_model(model: str):
     Raises:
         SampleError: one line naming what is wrong with the path and what is accepted.
     """
+    parent, name = os.path.split(os.path.normpath(model))
+    if not os.path.exists(model) and name.isdigit() and export_dirs.versions(parent):
+        raise SampleError(f"--model: {parent} has no version {name}; it has versions "
+                          f"{', '.join(map(str, export_dirs.versions(parent)))} (or pass {parent} for the highest)")
     if not os.path.isdir(model):
         problem = "is not a directory" if os.path.exists(model) else "does not exist"
         raise SampleError(f"--model: {model} {problem}; expected a SavedModel directory "
