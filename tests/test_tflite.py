@@ -114,3 +114,15 @@ def test_export_cli_rejects_a_bad_quantization_with_status_2():
     result = run_module("tfgan_suite.export", "--run_dir=/nonexistent", "--tflite", "--tflite_quantize=int4")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: --tflite_quantize takes")
+
+
+@pytest.mark.slow  # two TensorFlow start-ups
+@pytest.mark.parametrize("args, message", [
+    (["--tflite", "--noexport"], "error: --tflite converts the exported SavedModel; it cannot be combined with --noexport"),
+    (["--tflite_quantize=int4"], "error: --tflite_quantize takes a comma-separated subset of none,float16,dynamic; unknown: int4"),
+])
+def test_train_cli_rejects_bad_tflite_flags_with_status_2(args, message):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=REPO)
+    result = subprocess.run([sys.executable, "train.py", *args], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == message
