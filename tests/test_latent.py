@@ -204,3 +204,34 @@ def test_cli_bad_input_is_one_line_and_status_2(models, tmp_path):
                             capture_output=True, text=True, timeout=180)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("error: reconstruct needs an `encode` signature")
+
+
+class FakeFeatureNet:
+    """Features = the mean of each image's top half and bottom half (2-d), independent of pixels' L2."""
+    name = "fake"
+
+    def __call__(self, images):
+        x = np.asarray(images, np.float64) / 255.0
+        h = x.shape[1] // 2
+        return np.stack([x[:, :h].mean((1, 2, 3)), x[:, h:].mean((1, 2, 3))], 1), None
+
+
+def test_neighbours_rows_hold_the_brute_force_nearest_images(models, tmp_path, monkeypatch):
+    from tfgan_suite.metrics import feature_nets
+
+    train = np.random.default_rng(3).integers(0, 256, size=[50, 8, 8, 1], dtype=np.uint8)
+    monkeypatch.setattr(latent, "_training_images", lambda g, v: train)
+    monkeypatch.setattr(feature_nets, "get", lambda name, shape: FakeFeatureNet())
+    g = latent.ExportedGenerator(models["img"])
+    v = types.SimpleNamespace(num=3, k=2, seed=4, feature_net="auto")
+    rows = latent.neighbours(g, v)
+    samples = g.decode(latent_codes.seed_z(3, 4, LATENT))
+    pixel = ((samples.reshape(3, 1, -1) / 255.0 - train.reshape(1, 50, -1) / 255.0) ** 2).sum(-1)
+    fake = FakeFeatureNet()
+    feat = ((fake(samples)[0][:, None] - fake(train)[0][None]) ** 2).sum(-1)
+    for r, row in enumerate(rows):
+        assert len(row) == 1 + 2 + 1 + 2
+        np.testing.assert_array_equal(row[0], samples[r])
+        np.testing.assert_array_equal(np.stack(row[1:3]), train[np.argsort(pixel[r])[:2]])
+        assert (row[3] == 255).all()  # the blank between the two spaces
+        np.testing.assert_array_equal(np.stack(row[4:6]), train[np.argsort(feat[r])[:2]])
