@@ -56,6 +56,7 @@ INT64_RANGE = (-2**63, 2**63 - 1)
 def define_model_flag(flag_values: flags.FlagValues) -> None:
     """`--model`, the exported model that `sample` and `evaluate` read (required)."""
     flags.DEFINE_string("model", None, "An exported model: a version directory (with "
-                        "saved_model.pb) or a variant directory, whose highest version is used.",
+                        "saved_model.pb) or a variant directory, whose highest version is used "
+                        "(`sample` also takes a .tflite file written by `export --tflite`).",
                         flag_values=flag_values)
     flags.mark_flags_as_required(["model"], flag_values=flag_values)

@@ -2,10 +2,13 @@
 
     python -m tfgan_suite.sample --model saved_models/began --num 64 --out began.png
                                  [--seed 0] [--label K]
+    python -m tfgan_suite.sample --model saved_models/began/3/generator.tflite ...
 
 Why: the quickest look at what a trained model makes, from the deployable artifact
 itself. Only `tf.saved_model.load` and the model's `sample` signature are used, so
 any model exported by `tfgan_suite.serving` works and no training code is needed.
+A `.tflite` file written by `export --tflite` is run by the TFLite interpreter on the
+same z the SavedModel's `sample` signature draws for that seed (`tfgan_suite.tflite`).
 
 Image models give a PNG grid (ceil(sqrt(num)) columns, 2-pixel padding). 2-D point
 models give `<out stem>.npy` with the [num, 2] samples and a PNG scatter plot at
@@ -69,13 +72,57 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
     if label is not None and not _INT32_RANGE[0] <= label <= _INT32_RANGE[1]:
         raise SampleError(f"--label must be a class index, got {label}")
 
+    if model.lower().endswith(".tflite"):
+        return _sample_tflite(model, num, out, seed=seed, label=label)
+    model_dir, loaded = load_model(model)
+    if "sample" not in loaded.signatures:
+        raise SampleError(f"{model_dir} has no `sample` signature (it has {sorted(loaded.signatures)}); "
+                          "models exported by tfgan_suite have one")
+    sample_fn = loaded.signatures["sample"]
+
+    conditional = "label" in sample_fn.structured_input_signature[1]
+    if conditional and label is None:
+        raise SampleError(f"{model_dir} is a conditional model: pass --label=K with K in "
+                          f"{_class_range(model_dir)}")
+    if not conditional and label is not None:
+        raise SampleError(f"{model_dir} is unconditional: it takes no --label (got --label={label})")
+
+    import tensorflow as tf
+
+    from tfgan_suite import graph_checks
+
+    inputs = {"num": tf.constant(num, tf.int32), "seed": tf.constant(seed, tf.int64)}
+    if conditional:
+        inputs["label"] = tf.fill([num], tf.constant(label, tf.int32))
+    try:
+        result = sample_fn(**inputs)
+    except tf.errors.InvalidArgumentError as e:
+        what = f"--label={label}" if conditional else "the request"
+        raise SampleError(f"the model rejected {what}: {graph_checks.signature_error_reason(e)}") from None
+
+    described = f"from {model_dir} (seed {seed}" + ("" if label is None else f", label {label}") + ")"
+    return _write(result, out, num, model_dir, described)
+
+
+def load_model(model: str):
+    """Loads the SavedModel that `--model` names (a version directory, or an export base
+    whose highest version is used, as TF Serving would).
+
+    Returns:
+        (model_dir, the object `tf.saved_model.load` returns).
+
+    Raises:
+        SampleError: one line naming what is wrong with the path and what is accepted.
+    """
+    parent, name = os.path.split(os.path.normpath(model))
+    if not os.path.exists(model) and name.isdigit() and export_dirs.versions(parent):
+        raise SampleError(f"--model: {parent} has no version {name}; it has versions "
+                          f"{', '.join(map(str, export_dirs.versions(parent)))} (or pass {parent} for the highest)")
     if not os.path.isdir(model):
         problem = "is not a directory" if os.path.exists(model) else "does not exist"
         raise SampleError(f"--model: {model} {problem}; expected a SavedModel directory "
                           "(with saved_model.pb) or an export directory with version subdirectories")
-
     # Imported here so that the checks above answer at once, without loading TensorFlow.
-    import numpy as np
     import tensorflow as tf
 
     from tfgan_suite import graph_checks
@@ -89,38 +136,46 @@ def sample_to_files(model: str, num: int, out: str, *, seed: int = 0,
     except Exception as e:  # Whatever the reason, the directory is not a usable model.
         raise SampleError(f"cannot load the SavedModel in {model_dir}: "
                           f"{graph_checks.signature_error_reason(e)}") from None
-    if "sample" not in loaded.signatures:
-        raise SampleError(f"{model_dir} has no `sample` signature (it has {sorted(loaded.signatures)}); "
-                          "models exported by tfgan_suite have one")
-    sample_fn = loaded.signatures["sample"]
+    return model_dir, loaded
 
-    conditional = "label" in sample_fn.structured_input_signature[1]
-    if conditional and label is None:
-        raise SampleError(f"{model_dir} is a conditional model: pass --label=K with K in "
-                          f"{_class_range(model_dir)}")
-    if not conditional and label is not None:
-        raise SampleError(f"{model_dir} is unconditional: it takes no --label (got --label={label})")
 
-    inputs = {"num": tf.constant(num, tf.int32), "seed": tf.constant(seed, tf.int64)}
-    if conditional:
-        inputs["label"] = tf.fill([num], tf.constant(label, tf.int32))
+def _sample_tflite(path: str, num: int, out: str, *, seed: int, label: Optional[int]) -> str:
+    """`sample_to_files` for a `.tflite` generator: the same z as the SavedModel's `sample`
+    signature draws for `seed`, decoded by the TFLite interpreter."""
+    from tfgan_suite import tflite
+
     try:
-        result = sample_fn(**inputs)
-    except tf.errors.InvalidArgumentError as e:
-        what = f"--label={label}" if conditional else "the request"
-        raise SampleError(f"the model rejected {what}: {graph_checks.signature_error_reason(e)}") from None
+        generator = tflite.TFLiteGenerator(path)
+    except tflite.TFLiteError as e:
+        raise SampleError(f"--model: {e}") from None
+    if generator.conditional and label is None:
+        k = generator.num_classes
+        raise SampleError(f"{path} is a conditional model: pass --label=K with K in "
+                          + (f"[0, {k})" if k else "[0, num_classes)"))
+    if not generator.conditional and label is not None:
+        raise SampleError(f"{path} is unconditional: it takes no --label (got --label={label})")
+    try:
+        result = generator.sample(num, seed, None if label is None else [label] * num)
+    except tflite.TFLiteError as e:
+        raise SampleError(f"the model rejected the request: {e}") from None
+    described = f"from {path} (seed {seed}" + ("" if label is None else f", label {label}") + ")"
+    return _write(result, out, num, os.path.dirname(os.path.abspath(path)), described)
 
-    described = f"from {model_dir} (seed {seed}" + ("" if label is None else f", label {label}") + ")"
+
+def _write(result: dict, out: str, num: int, model_dir: str, described: str) -> str:
+    """Writes a grid (image models) or a scatter plot and .npy (2-D models) to `out`."""
+    import numpy as np
+
     try:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         if "images_uint8" in result:
-            batch = result["images_uint8"].numpy()
+            batch = np.asarray(result["images_uint8"])
             grid = images.tile_images(batch, padding=GRID_PADDING)
             images.write_png(out, grid)
             _, height, width, channels = batch.shape
             return (f"wrote {out}: {num} samples of {height}x{width}x{channels} {described} "
                     f"as a {grid.shape[0]}x{grid.shape[1]} grid")
-        points = result["samples"].numpy()
+        points = np.asarray(result["samples"])
         if points.ndim != 2 or points.shape[1] != 2:
             raise SampleError(f"{model_dir} makes samples of shape {list(points.shape)}; this command "
                               "draws images (an `images_uint8` output) or 2-D points [num, 2]")

@@ -3,7 +3,8 @@
 Every shared setting (`tfgan_suite.config.Config`) and every variant's own parameter (its
 `Params`) is a flag of the same name. A flag left out takes the variant's default, then
 the suite's; only flags given on the command line (or in a `--flagfile`) override anything,
-and a variant refuses another variant's parameter.
+and a variant refuses another variant's parameter. `--tflite` and `--tflite_quantize` (not
+settings of the run: they act on its export) also write TFLite copies of the export.
 """
 
 import dataclasses
@@ -13,6 +14,7 @@ import typing
 from absl import app, flags, logging
 
 from tfgan_suite import config as config_lib
+from tfgan_suite import tflite
 from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error
 
 FLAGS = flags.FLAGS
@@ -62,6 +64,12 @@ def main(argv):
                     "(see --help)")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # absl's default (INFO) floods the console
+    try:
+        forms = tflite.check_quantizations(FLAGS.tflite_quantize)
+    except tflite.TFLiteError as e:
+        usage_error(str(e))
+    if FLAGS.tflite and FLAGS["export"].present and not FLAGS.export:
+        usage_error("--tflite converts the exported SavedModel; it cannot be combined with --noexport")
     from tfgan_suite import training
     from tfgan_suite.data import DataError
     from tfgan_suite.nets import ArchitectureError
@@ -82,9 +90,14 @@ def main(argv):
           f"{result.run_dir})")
     if result.export_path:
         print(f"Exported generator: {result.export_path}")
+        if FLAGS.tflite:
+            print(tflite.summary(tflite.convert_saved_model(result.export_path, forms)))
+    elif FLAGS.tflite:
+        print("note: --tflite wrote nothing: this run exported no SavedModel", file=sys.stderr)
 
 
 define_flags()
+tflite.define_flags()
 
 
 def run():
