@@ -272,14 +272,21 @@ def format_report(r):
 
 
 def format_comparison(results):
-    """One row per precision: steps/s (mean and median step) and the ratio to the first."""
+    """One row per precision: steps/s (mean and median step), steps per CPU-second this
+    process got (less disturbed by other load on a shared machine), and both ratios to the
+    first precision."""
+    def per_cpu(r):
+        return r["steps_per_s"] / r["cpu_cores_used"]
+
     base = results[0]
-    lines = [f"| precision | steps/s | median-step steps/s | images/s | steps/s vs "
-             f"{base['precision']} |", "|---|---|---|---|---|"]
+    lines = [f"| precision | steps/s | median-step steps/s | images/s | steps/CPU-s | "
+             f"steps/s vs {base['precision']} | steps/CPU-s vs {base['precision']} |",
+             "|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r['precision']} | {r['steps_per_s']:.2f} | "
                      f"{r['median_steps_per_s']:.2f} | {r['images_per_s']:.0f} | "
-                     f"{r['steps_per_s'] / base['steps_per_s']:.2f}x |")
+                     f"{per_cpu(r):.2f} | {r['steps_per_s'] / base['steps_per_s']:.2f}x | "
+                     f"{per_cpu(r) / per_cpu(base):.2f}x |")
     return "\n".join(lines)
 
 

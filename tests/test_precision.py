@@ -307,3 +307,29 @@ def test_older_float32_run_resumes_and_a_new_precision_is_refused(tmp_path):
         training.train(training.resolve_config(dict(overrides, steps=6,
                                                      precision="mixed_float16")),
                        data=data, verbose=0)
+
+
+# ------------------------------------------------------------------- every variant runs
+
+ALL_VARIANTS = ["gan", "nsgan", "dcgan", "wgan", "wgan_gp", "sngan", "mcgan", "lsgan", "hinge",
+                "dragan", "cgan", "ebgan", "began", "bigan"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["mixed_bfloat16", "mixed_float16"])
+@pytest.mark.parametrize("variant", ALL_VARIANTS)
+def test_every_variant_trains_under_each_policy(tmp_path, variant, name):
+    """Two steps of `train` on tiny images: no divergence, float32 logs, the players in the
+    policy, and their last layers in float32."""
+    data = helpers.tiny_images(n=32, size=32 if variant in ("ebgan", "began") else 28)
+    cfg = training.resolve_config(dict(variant=variant, width=8, latent_dim=8, batch_size=8,
+                                       steps=2, precision=name, log_every=1, export=False,
+                                       sample_every=100, run_dir=str(tmp_path / "run")))
+    result = training.train(cfg, data=data, verbose=0)
+    model = result.model
+    assert result.step == 2 and keras.config.dtype_policy().name == "float32"
+    compute = name.split("_")[1]
+    dtypes = {layer.compute_dtype for layer in model.generator.layers}
+    assert compute in dtypes and model.generator.layers[-1].compute_dtype == "float32"
+    assert (isinstance(model.d_optimizer, keras.optimizers.LossScaleOptimizer)
+            == (name == "mixed_float16"))
