@@ -3,6 +3,8 @@
 
     python benchmarks/throughput.py --variant=dcgan --dataset=fashion_mnist --batch_size=64
     python benchmarks/throughput.py --variant=dcgan --jit_compile=true --json_out=dcgan.json
+    python benchmarks/throughput.py --variant=dcgan \
+        --precision=float32,mixed_bfloat16,mixed_float16
 
 What it does, in order:
   1. Builds the variant as `train.py` does (`training.resolve_config`, `fit_to_data`,
@@ -16,6 +18,11 @@ What it does, in order:
      `model.train_step`) and analytically from the layer shapes (`benchmarks/flops.py`).
   4. Times large `tf.linalg.matmul`s (float32, and bfloat16 for reference) for the peak.
   5. Prints a markdown table, and writes --json_out if given.
+
+With several --precision values, steps 1-4 run for each in turn in this one process (a
+fresh model each, same seed and data), and a last table gives each one's steps/s and its
+ratio to the first. For each it also counts the Cast ops of the traced step that run, by
+(from, to) dtype: where a mixed policy converts between float32 and the compute dtype.
 
 Images/s counts real images consumed: batch_size x d_steps per step (the generator also
 makes (d_steps + 1) x batch_size fakes per step, not counted). MFU = model FLOPs per step
@@ -51,7 +58,10 @@ flags.DEFINE_integer("peak_repeats", 3, "timed matmuls per dtype (after one warm
                      "the fastest counts")
 flags.DEFINE_list("peak_dtypes", ["float32", "bfloat16"],
                   "matmul dtypes to time; float32 is the MFU reference")
-flags.DEFINE_string("json_out", None, "also write the results to this JSON file")
+flags.DEFINE_list("precision", ["float32"], "training precisions to measure in turn "
+                  "(`train.py --precision` values); ratios are to the first")
+flags.DEFINE_string("json_out", None, "also write the results to this JSON file (a list "
+                    "with one result per precision when several are given)")
 
 FLAGS = flags.FLAGS
 
@@ -123,8 +133,21 @@ def matmul_peak(n, dtype, repeats):
     return 2 * n ** 3 / wall / 1e9, 2 * n ** 3 / cpu / 1e9
 
 
-def run_benchmark():
-    """Everything `main` prints, as a dict."""
+def cast_ops(graph):
+    """{"from->to": count} of the Cast ops of a traced step that run (`flops.live_op_names`)."""
+    from benchmarks import flops as flops_lib
+
+    live = flops_lib.live_op_names(graph)
+    counts = {}
+    for op in graph.get_operations():
+        if op.type == "Cast" and op.name in live:
+            key = f"{op.get_attr('SrcT').name}->{op.get_attr('DstT').name}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def run_benchmark(precision="float32"):
+    """Everything `main` prints for one training precision, as a dict."""
     import keras
     import tensorflow as tf
 
@@ -134,7 +157,7 @@ def run_benchmark():
 
     overrides = dict(variant=FLAGS.variant, dataset=FLAGS.dataset,
                      batch_size=FLAGS.batch_size, jit_compile=FLAGS.jit_compile,
-                     seed=FLAGS.seed, steps=FLAGS.warmup + FLAGS.steps)
+                     seed=FLAGS.seed, steps=FLAGS.warmup + FLAGS.steps, precision=precision)
     if FLAGS.data_dir:
         overrides["data_dir"] = FLAGS.data_dir
     if FLAGS.image_size:
@@ -155,6 +178,7 @@ def run_benchmark():
 
     graph = flops_lib.trace_train_step(model, dataset.element_spec)
     profiled = flops_lib.profiler_flops(graph)
+    casts = cast_ops(graph)
     analytic = flops_lib.analytic_step_flops(model, cfg.batch_size)
     model_flops = analytic["total"] if analytic else profiled["live"]
 
@@ -167,6 +191,7 @@ def run_benchmark():
     achieved_per_cpu = model_flops * FLAGS.steps / cpu / 1e9
     return dict(
         variant=cfg.variant, dataset=cfg.dataset, architecture=cfg.architecture,
+        precision=cfg.precision, cast_ops=casts,
         data_shape=list(data.shape), batch_size=cfg.batch_size, d_steps=cfg.d_steps,
         jit_compile=cfg.jit_compile, jit_resolved=bool(model.jit_compile),
         warmup=FLAGS.warmup, steps=FLAGS.steps, seconds=wall,
@@ -225,6 +250,9 @@ def format_report(r):
     else:
         lines.append("- analytic: n/a (the accounting covers the gan/nsgan/dcgan step only); "
                      "MFU uses the profiler count.")
+    casts = ", ".join(f"{k}: {v}" for k, v in r["cast_ops"].items()) or "none"
+    lines.append(f"- precision {r['precision']}; Cast ops in the traced step that run: "
+                 f"{casts}.")
     lines.append(f"- matmul peak ({r['peak_size']}^3, best of {r['peak_repeats']}): "
                  + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in r["peak_gflops"].items())
                  + f"; MFU uses float32 and the {r['model_flops_source']} FLOP count.")
@@ -243,6 +271,25 @@ def format_report(r):
     return "\n".join(lines)
 
 
+def format_comparison(results):
+    """One row per precision: steps/s (mean and median step), steps per CPU-second this
+    process got (less disturbed by other load on a shared machine), and both ratios to the
+    first precision."""
+    def per_cpu(r):
+        return r["steps_per_s"] / r["cpu_cores_used"]
+
+    base = results[0]
+    lines = [f"| precision | steps/s | median-step steps/s | images/s | steps/CPU-s | "
+             f"steps/s vs {base['precision']} | steps/CPU-s vs {base['precision']} |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r['precision']} | {r['steps_per_s']:.2f} | "
+                     f"{r['median_steps_per_s']:.2f} | {r['images_per_s']:.0f} | "
+                     f"{per_cpu(r):.2f} | {r['steps_per_s'] / base['steps_per_s']:.2f}x | "
+                     f"{per_cpu(r) / per_cpu(base):.2f}x |")
+    return "\n".join(lines)
+
+
 def main(argv):
     if len(argv) > 1:
         usage_error(f"unexpected arguments {' '.join(argv[1:])}; all settings are --flags")
@@ -256,14 +303,28 @@ def main(argv):
     from tfgan_suite.nets import ArchitectureError
     from tfgan_suite.variants import UnknownVariantError
 
-    try:
-        result = run_benchmark()
-    except (UnknownVariantError, config_lib.ConfigError, DataError, ArchitectureError) as e:
-        usage_error(str(e))
-    print(format_report(result))
+    from tfgan_suite.precision import PRECISIONS
+
+    wrong = [p for p in FLAGS.precision if p not in PRECISIONS]
+    if wrong or not FLAGS.precision:
+        usage_error(f"--precision={','.join(FLAGS.precision)} is not accepted; give one or "
+                    f"more of: {', '.join(PRECISIONS)}")
+    import keras
+
+    results = []
+    for precision in FLAGS.precision:
+        keras.backend.clear_session()
+        try:
+            results.append(run_benchmark(precision))
+        except (UnknownVariantError, config_lib.ConfigError, DataError,
+                ArchitectureError) as e:
+            usage_error(str(e))
+        print(format_report(results[-1]) + "\n")
+    if len(results) > 1:
+        print(format_comparison(results))
     if FLAGS.json_out:
         with open(FLAGS.json_out, "w") as f:
-            json.dump(result, f, indent=2)
+            json.dump(results[0] if len(results) == 1 else results, f, indent=2)
             f.write("\n")
 
 

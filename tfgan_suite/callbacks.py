@@ -12,6 +12,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_suite import precision
+
 
 def model_step(model):
     return int(model.step.numpy())
@@ -37,16 +39,30 @@ class DivergenceGuard(keras.callbacks.Callback):
 
     Sets `diverged` to (step, name, value); `Checkpointer` then refuses to save, so the
     last checkpoint on disk is the last good one.
+
+    Under float16 (`--precision=mixed_float16`) a step whose loss scaler skipped an update
+    (a player's loss scale fell since the last check) changed no weight, so its non-finite
+    values (a gradient penalty's overflowing inner gradient) are not a divergence, as long
+    as every loss scale is still >= `precision.MIN_LOSS_SCALE`.
     """
 
     def __init__(self):
         super().__init__()
         self.diverged = None
+        self._loss_scales = None
+
+    def on_train_begin(self, logs=None):
+        self._loss_scales = precision.loss_scales(self.model)
 
     def on_train_batch_end(self, batch, logs=None):
+        scales = precision.loss_scales(self.model)
+        skipped = (bool(scales) and self._loss_scales is not None
+                   and any(now < before for now, before in zip(scales, self._loss_scales))
+                   and min(scales) >= precision.MIN_LOSS_SCALE)
+        self._loss_scales = scales
         for name, value in (logs or {}).items():
             value = float(np.asarray(value))
-            if not math.isfinite(value):
+            if not math.isfinite(value) and not skipped:
                 self.diverged = (model_step(self.model), name, value)
                 self.model.stop_training = True
                 return

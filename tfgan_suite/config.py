@@ -22,6 +22,7 @@ import json
 import sys
 from typing import Optional
 
+from tfgan_suite.precision import PRECISIONS
 from tfgan_suite.settings import (ConfigError, at_least, check_fields, one_of,
                                   optional, setting, within)
 
@@ -119,6 +120,10 @@ class Config:
     jit_compile: str = setting("auto", "XLA: auto (on for a single GPU/TPU, off on CPU and "
                                "with several replicas), true or false",
                                check=one_of("auto", "true", "false"), group="execution")
+    precision: str = setting("float32", "dtype policy of both players: float32, "
+                             "mixed_bfloat16 or mixed_float16 (float16 scales both players' "
+                             "losses); losses, penalties and logs stay float32",
+                             check=one_of(*PRECISIONS), group="execution")
     strategy: str = setting("default", "tf.distribute strategy: default (one device) or "
                             "mirrored (all local GPUs, else all logical CPUs)",
                             check=one_of("default", "mirrored"), group="execution")

@@ -84,7 +84,8 @@ def dragan_interpolates(real, noise, alpha):
     return random_interpolates(real, perturbed, alpha)
 
 
-def gradient_penalty(critic, x_hat, *, weight, target=1.0, epsilon=EPSILON, training=True):
+def gradient_penalty(critic, x_hat, *, weight, target=1.0, epsilon=EPSILON, training=True,
+                     loss_scale=None):
     """lambda E[(||grad_x D(x_hat)||_2 - target)^2], and the mean gradient norm.
 
     The gradient of D at each sample is taken with a nested `tf.GradientTape`; called
@@ -94,6 +95,14 @@ def gradient_penalty(critic, x_hat, *, weight, target=1.0, epsilon=EPSILON, trai
     Per-sample gradients need a critic that treats samples independently: no batch norm
     (use `d_norm="layer"` or "none").
 
+    Under float16 (`--precision=mixed_float16`) the critic's backward pass runs in float16,
+    where small gradients underflow: pass the critic optimizer's `loss_scale`. The inner
+    gradient is then that of s * D(x_hat) (s as the tape's output gradient) and is divided
+    by s in float32 before the norm, so the penalty is unscaled and the critic's own loss
+    scaling applies to it once, through the outer tape. A scaled inner gradient that
+    overflows float16 is not finite; so are then the critic's gradients, and the loss
+    scaler skips that update and halves s, as for any overflow.
+
     Args:
         critic: callable, x [N, ...] -> scores [N, 1] (or [N]).
         x_hat: the points to penalise, [N, ...].
@@ -101,6 +110,7 @@ def gradient_penalty(critic, x_hat, *, weight, target=1.0, epsilon=EPSILON, trai
         target: the gradient norm aimed at (1 for a 1-Lipschitz critic).
         epsilon: added to the squared norm inside the square root.
         training: passed to the critic.
+        loss_scale: None, or the critic's current loss scale s (a float32 scalar).
 
     Returns:
         (penalty, grad_norm): float32 scalars; `penalty` already includes `weight`;
@@ -119,7 +129,12 @@ def gradient_penalty(critic, x_hat, *, weight, target=1.0, epsilon=EPSILON, trai
         tape.watch(x_hat)
         scores = critic(x_hat, training=training)
     # D(x_hat_i) depends on x_hat_i only, so the gradient of the sum is per sample.
-    grads = tf.cast(tape.gradient(scores, x_hat), tf.float32)
+    if loss_scale is None:
+        grads = tf.cast(tape.gradient(scores, x_hat), tf.float32)
+    else:
+        scale = tf.cast(loss_scale, scores.dtype)
+        grads = tape.gradient(scores, x_hat, output_gradients=scale * tf.ones_like(scores))
+        grads = tf.cast(grads, tf.float32) / tf.cast(loss_scale, tf.float32)
     axes = list(range(1, grads.shape.rank))
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=axes) + epsilon)
     penalty = weight * tf.reduce_mean(tf.square(norms - target))

@@ -26,7 +26,7 @@ from tfgan_suite import callbacks as cbs
 from tfgan_suite import checkpoints
 from tfgan_suite import config as config_lib
 from tfgan_suite import data as data_lib
-from tfgan_suite import ema, nets, optimizers, variants
+from tfgan_suite import ema, nets, optimizers, precision, variants
 from tfgan_suite.files import atomic_write_text
 
 # Steps per Keras "epoch": the progress bar prints one line per epoch.
@@ -104,6 +104,7 @@ def fit_to_data(cfg, data):
         raise config_lib.ConfigError(
             f"--lr_decay={cfg.lr_decay} does not apply to --variant={cfg.variant}: it sets "
             "its learning rates itself; use --lr_decay=none")
+    precision.check_variant(cfg.precision, variant.model, cfg.variant)
     changes = dict(data=data_lib.DataSpec.of(data).as_dict())
     if cfg.instance_noise_steps is None:
         changes["instance_noise_steps"] = cfg.steps
@@ -164,7 +165,8 @@ def build_model(cfg, data, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     variant = variants.get(cfg.variant)
     with strategy.scope():
-        model = variant.model.create(cfg, data)
+        with precision.policy_scope(cfg.precision):  # the players take its dtype policy
+            model = variant.model.create(cfg, data)
         d_optimizer, g_optimizer = (
             optimizers.make(cfg.optimizer, beta1=beta1, beta2=beta2,
                             learning_rate=optimizers.decayed_rate(lr, cfg.lr_decay,

@@ -44,6 +44,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_suite import ema, losses, packing, settings
+from tfgan_suite import precision as precision_lib
 
 # Offsets that keep the random streams of different replicas and draws apart. Seed element
 # 0 carries (seed, replica), element 1 carries (step, draw index within the step).
@@ -81,6 +82,9 @@ class GANModel(keras.Model):
         ema_decay: d of the generator EMA, in [0, 1); 0 = no averaged copy.
         ema_start: S: the averaged copy equals G up to step S and averages after it
             (`tfgan_suite.ema`).
+        precision: `--precision` (`tfgan_suite.precision`); "mixed_float16" makes `compile`
+            wrap both optimizers in a LossScaleOptimizer. The players take their dtype
+            policy when they are built (`training.build_model` builds them under it).
     """
 
     # The variant's own parameters (a frozen `settings.Params` dataclass); flags, checks
@@ -100,10 +104,13 @@ class GANModel(keras.Model):
     # True for a variant that sets its players' learning rates itself (began's decay on
     # M_global, irgan's pretraining rate), which `--lr_decay` would fight.
     drives_learning_rate = False
+    # True for a variant that trains under a mixed `--precision` (every one but irgan).
+    mixed_precision = True
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
                  instance_noise=0.0, instance_noise_steps=1, pack=1, ema_decay=0.0,
-                 ema_start=1000, params=None, name=None, **param_values):
+                 ema_start=1000, precision="float32", params=None, name=None,
+                 **param_values):
         super().__init__(name=name)
         # The shared settings were checked by `Config`; the variant's by its `Params`.
         self.params = params if params is not None else self.Params(**param_values)
@@ -124,6 +131,10 @@ class GANModel(keras.Model):
             raise ValueError(f"`ema_start` must be >= 0. Received: ema_start={ema_start}")
         self.ema_decay = float(ema_decay)
         self.ema_start = int(ema_start)
+        if precision not in precision_lib.PRECISIONS:
+            raise ValueError(f"`precision` must be one of {', '.join(precision_lib.PRECISIONS)}"
+                             f". Received: precision={precision!r}")
+        self.precision = precision
         # The averaged generator, or None: EMA off adds no variable to the model.
         self.ema_generator = ema.copy_network(generator) if self.ema_decay > 0 else None
         # Generator updates done so far. Checkpointed; drives the random streams, the
@@ -169,15 +180,20 @@ class GANModel(keras.Model):
         return dict(latent_dim=cfg.latent_dim, d_steps=cfg.d_steps, seed=cfg.seed,
                     instance_noise=cfg.instance_noise,
                     instance_noise_steps=cfg.instance_noise_steps, pack=cfg.pack,
-                    ema_decay=cfg.ema_decay, ema_start=cfg.ema_start, params=cfg.params)
+                    ema_decay=cfg.ema_decay, ema_start=cfg.ema_start,
+                    precision=cfg.precision, params=cfg.params)
 
     def compile(self, *, d_optimizer, g_optimizer, jit_compile=False, **kwargs):
         """Attaches both optimizers and builds them now, outside any traced function.
 
         An optimizer built lazily inside the traced step fails under a distribution
         strategy; the generator's optimizer doubles as `self.optimizer` so that Keras's
-        callbacks see a real one (KERAS_NOTES: "train_step with two optimizers").
+        callbacks see a real one (KERAS_NOTES: "train_step with two optimizers"). Under
+        float16 each is first wrapped in a LossScaleOptimizer (`precision.wrap_optimizer`),
+        so Keras's compile, which wraps only a bare `self.optimizer`, adds no third one.
         """
+        d_optimizer = precision_lib.wrap_optimizer(d_optimizer, self.precision)
+        g_optimizer = precision_lib.wrap_optimizer(g_optimizer, self.precision)
         super().compile(optimizer=g_optimizer, jit_compile=jit_compile, **kwargs)
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
@@ -319,19 +335,28 @@ class GANModel(keras.Model):
 
         Gradients are summed over replicas by the optimizer, so each replica's gradient
         is divided by the replica count: the update is that of the mean over the global
-        batch, at any replica count. Loss values are logged unscaled.
+        batch, at any replica count. Loss values are logged unscaled. Under float16 the
+        gradient is that of the scaled loss, which the LossScaleOptimizer unscales, or
+        skips (an overflow) while it halves its scale (`replica_gradients`).
         """
-        grads = self.replica_gradients(tape, loss, variables)
+        grads = self.replica_gradients(tape, loss, variables, optimizer)
         # The update waits for the loss: gradients need not read every forward value (the
         # gradient of a bias is the upstream gradient), so without this edge an update,
         # and the clip after it, could run before a forward read of the same variable.
         with tf.control_dependencies([loss]):
             optimizer.apply(grads, variables)
 
-    def replica_gradients(self, tape, loss, variables):
+    def replica_gradients(self, tape, loss, variables, optimizer):
         """The gradients `minimize` applies, for a step that computes several players'
-        gradients before it applies any (`optimizer.apply(grads, variables)`)."""
-        grads = tape.gradient(loss, variables)
+        gradients before it applies any (`optimizer.apply(grads, variables)`).
+
+        `optimizer` is the one that will apply them: under float16 (a LossScaleOptimizer)
+        the gradient is that of `optimizer.scale_loss(loss)`, which its `apply` divides
+        back. The scale enters as the tape's output gradient, d(s L)/dw = s dL/dw, so the
+        loss itself (and what is logged) stays unscaled; for a plain optimizer s = 1.
+        """
+        grads = tape.gradient(loss, variables,
+                              output_gradients=optimizer.scale_loss(tf.ones_like(loss)))
         replicas = self.num_replicas
         if replicas > 1:
             # Embedding lookups (cgan's label embeddings) give IndexedSlices, which `/` rejects.
@@ -345,10 +370,15 @@ class GANModel(keras.Model):
         float32 scalars.
 
         Also resets the trace-time draw counter, so every trace numbers its draws from 0.
+        Under float16 the logs also hold both players' loss scales after the step
+        (`d_loss_scale`, `g_loss_scale`): a halved one means an update was skipped.
         """
         self.update_ema()
         self.step.assign_add(1)
         self._draws = 0
+        if precision_lib.loss_scaled(self.precision):
+            logs = {**logs, "d_loss_scale": self.d_optimizer.dynamic_scale,
+                    "g_loss_scale": self.g_optimizer.dynamic_scale}
         return {name: tf.cast(value, tf.float32) for name, value in logs.items()}
 
     def update_ema(self):

@@ -176,8 +176,8 @@ class BEGAN(GANModel):
         with tf.GradientTape() as g_tape:
             g_loss = self.reconstruction_loss(self.generator(self.latent(batch_size),
                                                              training=True))
-        d_grads = self.replica_gradients(d_tape, d_loss, d_vars)
-        g_grads = self.replica_gradients(g_tape, g_loss, g_vars)
+        d_grads = self.replica_gradients(d_tape, d_loss, d_vars, self.d_optimizer)
+        g_grads = self.replica_gradients(g_tape, g_loss, g_vars, self.g_optimizer)
         with tf.control_dependencies([d_loss, g_loss]):   # see GANModel.minimize
             self.d_optimizer.apply(d_grads, d_vars)
             self.g_optimizer.apply(g_grads, g_vars)

@@ -55,7 +55,7 @@ import dataclasses
 import keras
 import tensorflow as tf
 
-from tfgan_suite import losses, settings
+from tfgan_suite import losses, precision, settings
 from tfgan_suite.variants.base import GANModel, LossParams
 from tfgan_suite.variants.spec import Variant
 
@@ -128,7 +128,10 @@ class BiGAN(GANModel):
 
         Built here first: GANModel.compile's own `g_optimizer.build(G's variables)` is
         then a no-op (Keras optimizers build once), so the optimizer holds slots for E.
+        Under float16 it is wrapped in its LossScaleOptimizer first, so that the wrapper
+        too knows E's variables.
         """
+        g_optimizer = precision.wrap_optimizer(g_optimizer, self.precision)
         g_optimizer.build(self.g_variables)
         super().compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer,
                         jit_compile=jit_compile, **kwargs)

@@ -103,6 +103,7 @@ class IRGAN(GANModel):
     data_kinds = ("recsys",)
     Params = IRGANParams
     drives_learning_rate = True   # --lr_decay is refused (GANModel)
+    mixed_precision = False       # its policy-gradient G and MF players: float32 only
 
     def __init__(self, generator, discriminator, **kwargs):
         super().__init__(generator, discriminator, **kwargs)

@@ -27,7 +27,7 @@ import dataclasses
 
 import tensorflow as tf
 
-from tfgan_suite import penalties, settings
+from tfgan_suite import penalties, precision, settings
 from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
 from tfgan_suite.variants.spec import Variant
 
@@ -70,8 +70,9 @@ class GradientPenaltyGAN(GANModel):
 
     def d_penalty(self, points, labels):
         # Under D's tape: the nested tape inside lets it differentiate the gradient norm.
-        gp, grad_norm = penalties.gradient_penalty(self.discriminator, self.packed(points),
-                                                   weight=self.params.gp_weight)
+        gp, grad_norm = penalties.gradient_penalty(
+            self.discriminator, self.packed(points), weight=self.params.gp_weight,
+            loss_scale=precision.loss_scale(self.d_optimizer))
         return gp, {"gradient_penalty": gp, "grad_norm": grad_norm}
 
     def score_logs(self, real_logits, fake_logits):
