@@ -9,7 +9,8 @@ discriminator of the `dcgan` architecture (its blocks end in layers named
 weights; it copies nothing.
 
 For 28x28 images and width w: block 1 is 14x14xw, block 2 is 7x7x2w; each is max-pooled
-to 4x4 (windows of ceil(side / 4), "same" padding), so the features are 16 * 3w values
+to 4x4 (windows and strides of ceil(side / 4), TensorFlow's "same" padding: 14 is
+padded to 16 with one row each side, 7 to 8 with one after), so the features are 16 * 3w values
 (3,072 for w = 64). The paper's ImageNet D had four blocks and 28,672 features.
 
 Example:
