@@ -107,6 +107,14 @@ def test_export_cli_rebuilds_from_a_run(tmp_path):
                        "tfgan_suite.json").read_text())
     assert (meta["variant"], meta["step"], meta["kind"], meta["latent_dim"]) == (
         "gan", 5, "points", 2)   # 2-D runs default to z in R^2
+    untrained = subprocess.run(
+        [sys.executable, "-m", "tfgan_suite.export", f"--run_dir={run_dir}", "--untrained",
+         f"--export_dir={tmp_path / 'out'}"], cwd=ROOT, env=ENV, capture_output=True,
+        text=True, timeout=120)
+    assert untrained.returncode == 0, untrained.stderr[-2000:]
+    meta = json.loads((tmp_path / "out" / "gan_untrained" / "1" / "assets.extra" /
+                       "tfgan_suite.json").read_text())
+    assert (meta["variant"], meta["step"], meta["untrained"]) == ("gan", 0, True)
     missing = subprocess.run([sys.executable, "-m", "tfgan_suite.export",
                               f"--run_dir={tmp_path / 'nothing'}"], cwd=ROOT, env=ENV,
                              capture_output=True, text=True, timeout=120)

@@ -143,6 +143,9 @@ class Config:
                            group="outputs")
     export_ema: bool = setting(True, "with --ema_decay: export the EMA generator (false: "
                                "the raw G); the export's metadata says which", group="outputs")
+    export_features: bool = setting(False, "also export D's features (pooled activations "
+                                    "of its conv blocks) as the `features` signature, for "
+                                    "the linear probe (evaluate --probe)", group="outputs")
     checkpoint_every: int = setting(1000, "steps between checkpoints (also written on "
                                     "SIGINT/SIGTERM and at the end)", check=at_least(1),
                                     group="outputs")
@@ -208,7 +211,8 @@ SHARED = tuple(f.name for f in dataclasses.fields(Config) if f.metadata.get("gro
 # Settings that may change when a run is resumed: they do not change the model or its
 # training trajectory, only how long it runs and what it writes.
 RESUMABLE = frozenset({
-    "steps", "run_dir", "export_dir", "export", "export_ema", "checkpoint_every",
+    "steps", "run_dir", "export_dir", "export", "export_ema", "export_features",
+    "checkpoint_every",
     "keep_checkpoints", "sample_every", "log_every", "data_dir", "jit_compile", "eval_every",
     "eval_samples", "steps_per_execution",
 })

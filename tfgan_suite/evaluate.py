@@ -20,6 +20,15 @@ signature on the test split of the model's dataset (training positives not ranke
 Prints a table and writes JSON to `<model_dir>/../eval_<version>.json` (or --json_out).
 Usage errors (missing model, a --dataset that is not the model's, unknown feature
 network, missing Inception weights) are one line on stderr and exit status 2.
+
+The linear probe (`tfgan_suite.metrics.probe_evaluation`): how well a linear classifier
+reads the labels from the model's features, trained on the train split, scored on test:
+
+    python -m tfgan_suite.evaluate --model saved_models/bigan --probe
+        [--probe_features auto|encode|features|pixels] [--probe_train N] [--probe_test N]
+
+JSON to `<model_dir>/../probe_<features>_<version>.json` (or --json_out). A model without
+the signature asked for is a usage error naming what it has.
 """
 
 import datetime
@@ -58,6 +67,18 @@ def define_flags(flag_values: flags.FlagValues = flags.FLAGS) -> None:
                         "~/.cache/tfgan_suite/reference.", flag_values=flag_values)
     flags.DEFINE_string("data_dir", None, "Directory with the Fashion-MNIST IDX files or a "
                         "prepared TFDS data directory.", flag_values=flag_values)
+    flags.DEFINE_boolean("probe", False, "Linear probe of the model's features instead of "
+                         "sample metrics: softmax regression fitted on the train split, "
+                         "scored on the test split.", flag_values=flag_values)
+    flags.DEFINE_string("probe_features", "auto", "auto (encode, else features), encode "
+                        "(bigan/ali), features (D's, exported with --export_features) or "
+                        "pixels (the raw images: the reference row).", flag_values=flag_values)
+    flags.DEFINE_integer("probe_train", None, "Training images of the probe (a seeded "
+                         "subset; default: the whole train split).", flag_values=flag_values)
+    flags.DEFINE_integer("probe_test", None, "Test images of the probe (a seeded subset; "
+                         "default: the whole test split).", flag_values=flag_values)
+    flags.DEFINE_float("probe_l2", None, "L2 penalty of the probe (default: picked from "
+                       "1e-4..1 on 10 % of the training images).", flag_values=flag_values)
     flags.DEFINE_string("inception_weights", None, "Path of "
                         "inception_v3_weights_tf_dim_ordering_tf_kernels.h5 (default: the Keras "
                         "cache, ~/.keras/models).", flag_values=flag_values)
@@ -174,11 +195,116 @@ def evaluate_model(model: str, *, dataset=None, num_samples=None, feature_net="a
     return result
 
 
+def default_probe_json_path(model_dir: str, source: str) -> str:
+    """`<model_dir>/../probe_<source>_<version>.json`, next to the model's versions."""
+    model_dir = os.path.normpath(os.path.abspath(model_dir))
+    return os.path.join(os.path.dirname(model_dir),
+                        f"probe_{source}_{os.path.basename(model_dir)}.json")
+
+
+def probe_model(model: str, *, features="auto", num_train=None, num_test=None, seed=0,
+                l2=None, data_dir=None) -> dict:
+    """The linear probe of an exported model's features on its dataset (train -> test);
+    returns the JSON-ready result dict.
+
+    Raises:
+        EvaluateError: with a one-line message saying what is wrong.
+    """
+    from tfgan_suite.metrics import probe_evaluation
+
+    for name, value in (("--probe_train", num_train), ("--probe_test", num_test)):
+        if value is not None and value < 10:
+            raise EvaluateError(f"{name} must be >= 10, got {value}")
+    if l2 is not None and not l2 > 0:
+        raise EvaluateError(f"--probe_l2 must be > 0, got {l2}")
+    if not 0 <= seed <= 2**32 - 1:
+        raise EvaluateError(f"--seed must be in [0, 2**32) for --probe, got {seed}")
+    if features not in probe_evaluation.SOURCES:
+        raise EvaluateError(f"--probe_features={features} is not accepted; use one of: "
+                            f"{', '.join(probe_evaluation.SOURCES)}")
+    if not os.path.exists(model):
+        raise EvaluateError(f"--model: {model} does not exist; expected a SavedModel directory "
+                            "(with saved_model.pb) or an export directory with version "
+                            "subdirectories, e.g. saved_models/bigan")
+
+    import tensorflow as tf
+
+    from tfgan_suite import __version__, export_dirs, graph_checks
+    from tfgan_suite.data import DataError, load
+
+    try:
+        model_dir = export_dirs.resolve_model_dir(model)
+        meta = export_dirs.read_meta(model_dir)
+    except export_dirs.ExportError as e:
+        raise EvaluateError(f"--model: {e}") from None
+    if meta.get("kind") != "image":
+        raise EvaluateError(f"--probe measures image models; {model_dir} is of kind "
+                            f"{meta.get('kind')!r}")
+    try:
+        loaded = tf.saved_model.load(model_dir)
+    except Exception as e:  # Whatever the reason, the directory is not a usable model.
+        raise EvaluateError(f"cannot load the SavedModel in {model_dir}: "
+                            f"{graph_checks.signature_error_reason(e)}") from None
+    try:
+        source = probe_evaluation.pick_source(features, loaded.signatures)
+    except probe_evaluation.ProbeError as e:
+        raise EvaluateError(f"{model_dir}: {e}") from None
+    dataset, data_shape = meta.get("dataset"), list(meta.get("data_shape", ()))
+    try:
+        splits = {split: load(dataset, split=split, data_dir=data_dir, image_size=data_shape[0])
+                  for split in ("train", "test")}
+    except DataError as e:
+        raise EvaluateError(str(e)) from None
+    for split, data in splits.items():
+        if data.y is None:
+            raise EvaluateError(f"--probe needs labels; {dataset} ({split}) has none")
+        if list(data.shape) != data_shape:
+            raise EvaluateError(f"{dataset} ({split}) has images of shape {list(data.shape)}, "
+                                f"but {model_dir} takes {data_shape}")
+    parts = {}
+    for split, wanted, offset in (("train", num_train, 0), ("test", num_test, 1)):
+        data = splits[split]
+        index = probe_evaluation.subset(len(data.x), wanted, seed + offset)
+        parts[split] = dataclass_subset(data, index)
+    result = {
+        "model_dir": os.path.abspath(model_dir),
+        "variant": meta.get("variant"),
+        "step": meta.get("step"),
+        "untrained": bool(meta.get("untrained", False)),
+        "dataset": dataset,
+        "kind": "probe",
+        "seed": seed,
+        "date": datetime.datetime.now().isoformat(timespec="seconds"),
+        "tfgan_suite_version": __version__,
+        "tensorflow_version": tf.__version__,
+    }
+    try:
+        result.update(probe_evaluation.probe_model(loaded, source, parts["train"],
+                                                   parts["test"], seed=seed, l2=l2))
+    except ValueError as e:  # e.g. NaN features: not a usage error
+        raise ValueError(f"{model_dir}: {e}") from None
+    return result
+
+
+def dataclass_subset(data, index):
+    """`data` (an ArrayData) restricted to the rows `index`."""
+    import dataclasses
+
+    return dataclasses.replace(data, x=data.x[index], y=data.y[index])
+
+
 def format_table(result: dict) -> str:
     """The human-readable report of `evaluate_model`'s result."""
     from tfgan_suite.metrics import evaluation
 
     lines = [f"Evaluation of {result['model_dir']} ({result['variant']}, step {result['step']})"]
+    if result["kind"] == "probe":
+        from tfgan_suite.metrics import probe_evaluation
+
+        untrained = ", untrained" if result["untrained"] else ""
+        lines[0] = (f"Linear probe of {result['model_dir']} ({result['variant']}, step "
+                    f"{result['step']}{untrained})")
+        return "\n".join(lines + probe_evaluation.table_lines(result))
     if result["kind"] == "recsys":
         return "\n".join(lines + _recsys_lines(result))
     if result["kind"] == "points":
@@ -280,6 +406,8 @@ def main(argv) -> None:
     if len(argv) > 1:
         usage_error(f"unexpected arguments {argv[1:]}; use flags, e.g. --model DIR --dataset NAME")
     values = flags.FLAGS
+    if values.probe:
+        return _main_probe(values)
     try:
         result = evaluate_model(values.model, dataset=values.dataset,
                                 num_samples=values.num_samples, feature_net=values.feature_net,
@@ -293,6 +421,25 @@ def main(argv) -> None:
         sys.exit(1)
     print(format_table(result))
     path = values.json_out or default_json_path(result["model_dir"])
+    try:
+        write_json(result, path)
+    except OSError as e:
+        usage_error(f"cannot write {path}: {e.strerror or e}")
+    print(f"Wrote {path}")
+
+
+def _main_probe(values) -> None:
+    try:
+        result = probe_model(values.model, features=values.probe_features,
+                             num_train=values.probe_train, num_test=values.probe_test,
+                             seed=values.seed, l2=values.probe_l2, data_dir=values.data_dir)
+    except EvaluateError as e:
+        usage_error(str(e))
+    except ValueError as e:
+        print(f"error: {' '.join(str(e).split())}", file=sys.stderr)
+        sys.exit(1)
+    print(format_table(result))
+    path = values.json_out or default_probe_json_path(result["model_dir"], result["features"])
     try:
         write_json(result, path)
     except OSError as e:

@@ -1,7 +1,8 @@
 """Export a trained generator as a SavedModel that TensorFlow Serving can load.
 
 Why: a trained GAN is only useful if its generator can be run elsewhere. The export
-contains the generator (never the training wrapper or the discriminator), and it is
+contains the generator (never the training wrapper; the discriminator only when its
+features are asked for, `features=`), and it is
 loadable with plain `tf.saved_model.load` in a process that has TensorFlow but not
 tfgan_suite. This module holds what is particular to a generator: its metadata
 schema, the check that the networks fit it, and the signatures below. The other parts
@@ -22,6 +23,9 @@ Signatures (DESIGN.md §5):
            alg="philox"): a given seed gives the same samples in any process.
     encode(images float32 [N, H, W, C] in [0, 1]) -> z   (only when an encoder is given;
         a points model takes `points` [N, D] instead of `images`)
+    features(images float32 [N, H, W, C] in [0, 1]) -> features float32 [N, F]
+        (only when a feature network is given, e.g. a discriminator's pooled conv
+        activations, `tfgan_suite.nets.features`; image models only)
 
 The inputs are declared with their shapes (z [None, latent_dim], label [None], images
 [None, *data_shape]), so `saved_model_cli show` and TF Serving's metadata show the
@@ -62,7 +66,8 @@ _GENERATORS = ("raw", "ema")
 
 
 def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
-                     encoder: Optional[keras.Model] = None) -> str:
+                     encoder: Optional[keras.Model] = None,
+                     features: Optional[keras.Model] = None) -> str:
     """Writes `generator` as a new SavedModel version under `export_base`.
 
     The new version is 1 + the largest integer subdirectory of `export_base` (1 if
@@ -86,6 +91,11 @@ def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
             ([-1, 1] images, or points) to z [N, latent_dim]; exported as the
             `encode` signature, whose input is `images` in [0, 1] (rescaled inside)
             or `points`.
+        features: optional network mapping images as the generator produces them
+            ([-1, 1]) to features [N, F] (`tfgan_suite.nets.features`); exported as the
+            `features` signature, input `images` in [0, 1], output `features`. It only
+            adds a signature (and the network's variables): the others are unchanged.
+            `meta` then records `feature_dim` and, if given, `features_of`.
 
     Returns:
         The path of the new version directory, `export_base/<version>`.
@@ -101,9 +111,11 @@ def export_generator(generator: keras.Model, export_base: str, *, meta: dict,
     """
     meta = _checked_meta(meta)
     _check_network_shapes(generator, encoder, meta)
+    if features is not None:
+        meta["feature_dim"] = _check_feature_shapes(features, meta)
 
     def save(version_dir):
-        module, signatures = _serving_module(generator, encoder, meta)
+        module, signatures = _serving_module(generator, encoder, meta, features)
         tf.saved_model.save(module, version_dir, signatures=signatures)
 
     return export_dirs.write_version(export_base, save, meta)
@@ -170,7 +182,26 @@ def _check_network_shapes(generator: keras.Model, encoder: Optional[keras.Model]
                           f"{list(getattr(code, 'shape', []))}, expected [2, {latent_dim}]")
 
 
-def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta: dict):
+def _check_feature_shapes(features: keras.Model, meta: dict) -> int:
+    """Runs the feature network on a batch of 2 images; returns its feature size F."""
+    if meta["kind"] != "image":
+        raise ExportError(f"a `features` signature is for image models; this one is "
+                          f"kind={meta['kind']!r}")
+    shape = [2] + meta["data_shape"]
+    try:
+        out = features(tf.zeros(shape), training=False)
+    except Exception as e:
+        raise ExportError(f"the feature network cannot be called on images of shape {shape}: "
+                          f"{signature_error_reason(e)}") from e
+    out_shape = list(getattr(out, "shape", []))
+    if len(out_shape) != 2 or out_shape[0] != 2 or not out_shape[1]:
+        raise ExportError(f"the feature network maps images of shape {shape} to {out_shape}, "
+                          "expected [2, F]")
+    return int(out_shape[1])
+
+
+def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta: dict,
+                    features: Optional[keras.Model] = None):
     """Builds the object to save (it tracks the networks' variables) and its signatures."""
     latent_dim, data_shape = meta["latent_dim"], meta["data_shape"]
     num_classes, is_image = meta["num_classes"], meta["kind"] == "image"
@@ -234,19 +265,25 @@ def _serving_module(generator: keras.Model, encoder: Optional[keras.Model], meta
     signatures = {"serving_default": serving_fn.get_concrete_function(),
                   "sample": sample_fn.get_concrete_function()}
 
-    if encoder is not None:
+    def data_signature(name, network, output):
+        """`name`(images in [0, 1] or points) -> {output: network(data as G makes it)}."""
         data_name = "images" if is_image else "points"
 
-        def encode(data):
+        def fn(data):
             (data,) = graph_checks.after_checks(
-                [lambda: graph_checks.assert_shape(f"encode: {data_name}", data, data_shape)], data)
+                [lambda: graph_checks.assert_shape(f"{name}: {data_name}", data, data_shape)], data)
             data.set_shape([None] + data_shape)
             network_input = data * 2.0 - 1.0 if is_image else data  # images: [0, 1] -> [-1, 1]
-            return {"z": tf.cast(encoder(network_input, training=False), tf.float32)}
+            return {output: tf.cast(network(network_input, training=False), tf.float32)}
 
-        encode_fn = tf.function(encode, input_signature=[
-            tf.TensorSpec([None] + list(data_shape), tf.float32, name=data_name)])
-        signatures["encode"] = encode_fn.get_concrete_function()
+        return tf.function(fn, input_signature=[
+            tf.TensorSpec([None] + list(data_shape), tf.float32, name=data_name)]
+        ).get_concrete_function()
+
+    if encoder is not None:
+        signatures["encode"] = data_signature("encode", encoder, "z")
+    if features is not None:
+        signatures["features"] = data_signature("features", features, "features")
 
     # The module tracks the tf.Variables the traced signatures capture (not the Keras
     # models nor their keras.Variable wrappers): the SavedModel then holds no Keras

@@ -297,6 +297,8 @@ def train(cfg, *, data=None, verbose="auto"):
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data, strategy)
     evaluator = model.make_evaluator(cfg, data)  # may refuse the settings: nothing written yet
+    if cfg.export and cfg.export_features:
+        model.check_export_features(data)  # may refuse the settings: nothing written yet
     if resuming:  # past damaged checkpoints, which are moved aside (or CheckpointError)
         path = checkpoints.recover(checkpoint_dir(run_dir))
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
@@ -446,11 +448,13 @@ def _write_hparams(writer, cfg):
     writer.flush()
 
 
-def restore(run_dir):
+def restore(run_dir, *, untrained=False):
     """The model of a run, restored from its latest readable checkpoint (export, evaluation).
 
     The model is rebuilt from the `data` record of the run's `config.json`; only a run
     written by a release before that record loads its dataset again to learn the shapes.
+    `untrained`: no checkpoint is read (none is needed): the networks as the run started
+    them, from its seed (step 0), the random-features baseline of the linear probe.
 
     Returns:
         (cfg, data, model, step); `data` is a `DataSpec` or, for such an older run, the
@@ -465,7 +469,7 @@ def restore(run_dir):
     if not os.path.exists(path):
         raise TrainingError(f"{run_dir} has no config.json: not a tfgan_suite run directory")
     cfg = config_lib.load(path)
-    if not has_checkpoint(run_dir):
+    if not untrained and not has_checkpoint(run_dir):
         raise TrainingError(f"{run_dir} has no checkpoint under {run_dir}/ckpt")
     if cfg.data is not None:
         data = data_lib.DataSpec(**cfg.data)
@@ -475,7 +479,8 @@ def restore(run_dir):
     cfg = fit_to_data(cfg, data)
     keras.utils.set_random_seed(cfg.seed)
     model = build_model(cfg, data)
-    manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
-    path = checkpoints.latest(checkpoint_dir(run_dir), purpose="restoring")
-    restore_checkpoint(manager, model, partial=True, path=path)
+    if not untrained:
+        manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
+        path = checkpoints.latest(checkpoint_dir(run_dir), purpose="restoring")
+        restore_checkpoint(manager, model, partial=True, path=path)
     return cfg, data, model, cbs.model_step(model)

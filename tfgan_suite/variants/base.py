@@ -539,11 +539,29 @@ class GANModel(keras.Model):
         """An encoder x -> z to export as the `encode` signature, or None (bigan has one)."""
         return None
 
-    def export(self, cfg, data, step):
+    def exported_features(self):
+        """D's features x -> [N, F] to export as the `features` signature (with
+        `--export_features`), or None where there are none: the pooled activations of
+        every conv block of a `dcgan`-architecture D (`tfgan_suite.nets.features`; for
+        bigan the x-path of D(x, z)). None for a conditional D (it needs the label), a
+        packed D (it judges M samples at once), or a D without conv blocks (mlp,
+        auto-encoders)."""
+        if self.conditional or self.pack != 1:
+            return None
+        from tfgan_suite.nets import features
+
+        return features.conv_block_features(self.discriminator)
+
+    def export(self, cfg, data, step, *, export_base=None, untrained=False):
         """Writes the generator to <export_dir>/<variant>/<version>; returns the path.
+
+        `export_base` replaces <export_dir>/<variant>; `untrained` marks the networks as
+        not trained (meta `untrained: true`, `tfgan_suite.export --untrained`).
 
         The averaged generator when there is one and `cfg.export_ema`, else G; the
         metadata's `generator` says which ("ema" or "raw", `exported_generator_meta`).
+        With `cfg.export_features`, D's features too (`exported_features`, the `features`
+        signature; settings.ConfigError where the variant has none).
         """
         import os
 
@@ -554,9 +572,26 @@ class GANModel(keras.Model):
                     num_classes=data.num_classes if self.conditional else None,
                     step=int(step), tfgan_suite_version=__version__,
                     **self.exported_generator_meta(cfg.export_ema))
-        return serving.export_generator(self.generator_for(cfg.export_ema),
-                                        os.path.join(cfg.export_dir, cfg.variant), meta=meta,
-                                        encoder=self.exported_encoder())
+        features = None
+        if cfg.export_features:
+            features = self.check_export_features(data)
+            meta["features_of"] = "discriminator"
+        if untrained:
+            meta["untrained"] = True
+        base = export_base or os.path.join(cfg.export_dir, cfg.variant)
+        return serving.export_generator(self.generator_for(cfg.export_ema), base, meta=meta,
+                                        encoder=self.exported_encoder(), features=features)
+
+    def check_export_features(self, data):
+        """The network `--export_features` exports; settings.ConfigError naming what is
+        accepted when this model has none (called before training writes anything)."""
+        features = self.exported_features() if data.kind == "image" else None
+        if features is None:
+            raise settings.ConfigError(
+                f"--export_features: {type(self).__name__} on {data.kind} data has no "
+                "discriminator features to export; they exist for an unconditional, "
+                "unpacked D of the dcgan architecture (images), e.g. dcgan, bigan, wgan_gp")
+        return features
 
     def exported_generator_meta(self, export_ema):
         """Which generator an export holds, for its metadata: `generator` "ema" (with the
