@@ -420,3 +420,83 @@ def test_data_kind_mismatches_are_config_errors(tiny):
         training.fit_to_data(training.resolve_config({"variant": "dcgan"}), tiny)
     with pytest.raises(config_lib.ConfigError, match="irgan_sample_lambda"):
         training.resolve_config({"variant": "irgan", "irgan_sample_lambda": 1.0})
+
+
+# ------------------------------------------------- rewards, schedules (issue 13, item 4)
+
+
+def test_rewards_against_their_closed_forms():
+    f = np.array([-30.0, -3.0, -0.5, 0.0, 0.5, 2.0, 30.0], np.float32)
+    # The release's 2 (sigmoid(f) - 0.5) is tanh(f / 2); the paper's log(1 + e^f).
+    np.testing.assert_allclose(pg.discriminator_reward(tf.constant(f), "sigmoid"),
+                               np.tanh(f / 2), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(pg.discriminator_reward(tf.constant(f), "softplus"),
+                               [np.log1p(np.exp(x)) if x < 20 else x for x in f.astype(float)],
+                               rtol=1e-5)
+    assert float(pg.discriminator_reward(tf.constant(0.0), "softplus")) == pytest.approx(
+        np.log(2.0))
+    with pytest.raises(ValueError, match="accepted: sigmoid, softplus"):
+        pg.discriminator_reward(tf.constant(f), "log")
+
+
+def test_step_kinds_over_a_budget_by_hand():
+    from tfgan_suite.variants.irgan import step_kind
+
+    # 2 pretraining steps, then cycles of 3 D steps and 2 G steps, over 12 steps.
+    kinds = [step_kind(s, 2, "phases", 3, 2) for s in range(12)]
+    assert kinds == ["pretrain"] * 2 + ["d"] * 3 + ["g"] * 2 + ["d"] * 3 + ["g"] * 2
+    assert [step_kind(s, 2) for s in range(4)] == ["pretrain", "pretrain", "game", "game"]
+
+
+def test_phases_schedule_updates_one_player_a_step_in_order(tiny):
+    """pretrain 2, d_phase 3, g_phase 2, 9 steps: both players step in steps 0-1 (BPR),
+    then D in 2-4, G in 5-6, D in 7-8; so D's optimizer counts 2 + 5 = 7 updates and G's
+    2 + 2 = 4, and each step moves exactly the player it names."""
+    cfg, model = build(tiny, irgan_schedule="phases", irgan_d_phase=3, irgan_g_phase=2,
+                       irgan_reward="softplus", steps=9)
+    moved, counts = [], []
+    for step in range(9):
+        g0 = model.generator.weights[0].numpy().copy()
+        d0 = model.discriminator.weights[0].numpy().copy()
+        logs = model.fit(model.make_dataset(cfg, tiny, step), steps_per_epoch=1, epochs=1,
+                         verbose=0).history
+        moved.append((not np.array_equal(d0, model.discriminator.weights[0].numpy()),
+                      not np.array_equal(g0, model.generator.weights[0].numpy())))
+        counts.append((int(model.d_optimizer.iterations.numpy()),
+                       int(model.g_optimizer.iterations.numpy())))
+    assert moved == [(True, True)] * 2 + [(True, False)] * 3 + [(False, True)] * 2 + [
+        (True, False)] * 2
+    assert counts[-1] == (7, 4)
+    assert logs["reward"][-1] > 0  # softplus rewards are positive
+
+
+def test_game_optimizer_sgd_is_plain_sgd_after_adam_pretraining(tiny):
+    """One pretraining step (Adam), then one game step on the game's own optimizers:
+    SGD without momentum at --g_lr / --d_lr, while the pretraining's Adam stays put."""
+    cfg, model = build(tiny, irgan_pretrain_steps=1, irgan_game_optimizer="sgd", d_steps=1,
+                       g_lr=0.5, d_lr=0.25, optimizer="adam")
+    assert model.game_optimizers[1].get_config()["momentum"] == 0.0
+    model.fit(model.make_dataset(cfg, tiny, 0), steps_per_epoch=1, epochs=1, verbose=0)
+    assert int(model.g_optimizer.iterations.numpy()) == 1
+    model.fit(model.make_dataset(cfg, tiny, 1), steps_per_epoch=1, epochs=1, verbose=0)
+    # The game step ran on the game optimizers, not on the pretraining's Adam.
+    assert [int(o.iterations.numpy()) for o in model.game_optimizers] == [1, 1]
+    assert int(model.g_optimizer.iterations.numpy()) == 1
+    assert float(model.game_optimizers[1].learning_rate.numpy()) == pytest.approx(0.5)
+    assert float(model.game_optimizers[0].learning_rate.numpy()) == pytest.approx(0.25)
+    assert "g_game_optimizer" in model.checkpoint_items()
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(irgan_reward="log"), "--irgan_reward=log is not accepted; use one of: sigmoid, "
+                               "softplus"),
+    (dict(irgan_schedule="epochs"), "--irgan_schedule=epochs is not accepted"),
+    (dict(irgan_d_phase=0), "--irgan_d_phase must be >= 1; got 0"),
+    (dict(irgan_game_optimizer="adagrad"), "--irgan_game_optimizer=adagrad is not accepted"),
+    (dict(irgan_schedule="phases", d_steps=2), "--d_steps=2 does not apply to "
+                                               "--irgan_schedule=phases"),
+])
+def test_bad_schedule_and_reward_settings_are_one_line_errors(tiny, overrides, message):
+    with pytest.raises(config_lib.ConfigError, match=message) as err:
+        build(tiny, **overrides)
+    assert "\n" not in str(err.value)
