@@ -108,6 +108,13 @@ SEARCH_GRID = {
     "phases50/50-softplus-sgd": dict(irgan_schedule="phases", irgan_d_phase=50,
                                      irgan_g_phase=50, irgan_game_optimizer="sgd",
                                      g_lr=0.05, d_lr=0.05, irgan_reward="softplus"),
+    # Added after the first six: at g_lr 0.05 the SGD generator barely moves from its start.
+    "phases50/50-sigmoid-sgd-glr1": dict(irgan_schedule="phases", irgan_d_phase=50,
+                                         irgan_g_phase=50, irgan_game_optimizer="sgd",
+                                         g_lr=1.0, d_lr=0.05, irgan_reward="sigmoid"),
+    "phases50/50-softplus-sgd-glr1": dict(irgan_schedule="phases", irgan_d_phase=50,
+                                          irgan_g_phase=50, irgan_game_optimizer="sgd",
+                                          g_lr=1.0, d_lr=0.05, irgan_reward="softplus"),
     "phases100/25-sigmoid-sgd-glr0.01": dict(irgan_schedule="phases", irgan_d_phase=100,
                                              irgan_g_phase=25, irgan_game_optimizer="sgd",
                                              g_lr=0.01, d_lr=0.05, irgan_reward="sigmoid"),
