@@ -3,7 +3,8 @@
 
     python benchmarks/irgan_quality.py [--steps=2000] [--pretrain_steps=1000] [--seed=0]
     python benchmarks/irgan_quality.py --search [--seeds=0,1,2] [--steps=1000] \
-        [--pretrain_steps=500] [--configs=NAME,...]
+        [--pretrain_steps=500] [--configs=NAME,...] > search.log
+    python benchmarks/irgan_quality.py --tabulate=search.log[,more.log]
 
     from benchmarks.irgan_quality import irgan_quality, markdown_table
     print(markdown_table(irgan_quality(steps=2000, pretrain_steps=1000)))
@@ -108,16 +109,16 @@ SEARCH_GRID = {
     "phases50/50-softplus-sgd": dict(irgan_schedule="phases", irgan_d_phase=50,
                                      irgan_g_phase=50, irgan_game_optimizer="sgd",
                                      g_lr=0.05, d_lr=0.05, irgan_reward="softplus"),
-    # Added after the first six: at g_lr 0.05 the SGD generator barely moves from its start.
+    "phases100/25-sigmoid-sgd-glr0.01": dict(irgan_schedule="phases", irgan_d_phase=100,
+                                             irgan_g_phase=25, irgan_game_optimizer="sgd",
+                                             g_lr=0.01, d_lr=0.05, irgan_reward="sigmoid"),
+    # The last two, added after the first six ran: at g_lr 0.05 the SGD generator barely moves from its start.
     "phases50/50-sigmoid-sgd-glr1": dict(irgan_schedule="phases", irgan_d_phase=50,
                                          irgan_g_phase=50, irgan_game_optimizer="sgd",
                                          g_lr=1.0, d_lr=0.05, irgan_reward="sigmoid"),
     "phases50/50-softplus-sgd-glr1": dict(irgan_schedule="phases", irgan_d_phase=50,
                                           irgan_g_phase=50, irgan_game_optimizer="sgd",
                                           g_lr=1.0, d_lr=0.05, irgan_reward="softplus"),
-    "phases100/25-sigmoid-sgd-glr0.01": dict(irgan_schedule="phases", irgan_d_phase=100,
-                                             irgan_g_phase=25, irgan_game_optimizer="sgd",
-                                             g_lr=0.01, d_lr=0.05, irgan_reward="sigmoid"),
 }
 
 
@@ -165,6 +166,33 @@ def irgan_search(*, seeds=(0, 1, 2), steps=1000, pretrain_steps=500, configs=Non
                 progress(json.dumps(dict(seed=seed, model=name, start=start,
                                          end=results[name][-1])))
     return results
+
+
+def results_from_logs(paths):
+    """The `irgan_search` results rebuilt from the JSON lines it printed (one run's, or
+    several runs' over the same seeds: a configuration seen twice keeps the first).
+
+    Run lines (`{"seed", "model", "start"?, "end"}`) are matched per seed; other lines
+    are skipped.
+    """
+    runs = {}
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                if not line.startswith("{"):
+                    continue
+                entry = json.loads(line)
+                runs.setdefault((entry["model"], entry["seed"]), entry)
+    seeds = sorted({seed for _, seed in runs})
+    configs = [m for m in dict.fromkeys(m for m, _ in runs) if m != "mf"]
+    missing = [(m, s) for m in ["mf"] + configs for s in seeds if (m, s) not in runs]
+    if missing:
+        raise ValueError(f"the logs miss these (configuration, seed) runs: {missing}")
+    results = {"start": [runs[(configs[0], s)]["start"] for s in seeds],
+               "mf": [runs[("mf", s)]["end"] for s in seeds],
+               **{c: [runs[(c, s)]["end"] for s in seeds] for c in configs},
+               "starts": {c: [runs[(c, s)]["start"] for s in seeds] for c in configs}}
+    return seeds, results
 
 
 def mean_se(values):
@@ -224,11 +252,18 @@ def define_flags():
     flags.DEFINE_list("seeds", ["0", "1", "2"], "with --search: seeds")
     flags.DEFINE_list("configs", [], "with --search: configurations of SEARCH_GRID (default: "
                       "all)")
+    flags.DEFINE_list("tabulate", [], "print the search table from the JSON lines that "
+                      "--search runs printed to these files (no training)")
 
 
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)
+    if flags.FLAGS.tabulate:
+        seeds, results = results_from_logs(flags.FLAGS.tabulate)
+        print(f"seeds {seeds}")
+        print(search_table(results))
+        return
     if flags.FLAGS.search:
         seeds = [int(s) for s in flags.FLAGS.seeds]
         results = irgan_search(seeds=seeds, steps=flags.FLAGS.steps,
