@@ -123,11 +123,12 @@ SEARCH_GRID = {
 
 
 def irgan_search(*, seeds=(0, 1, 2), steps=1000, pretrain_steps=500, configs=None,
-                 dataset="synthetic_recsys", progress=print):
+                 dataset="synthetic_recsys", progress=print, mf=True):
     """MF baseline vs IRGAN from the same MF start, per seed and configuration.
 
     Returns:
-        {"start": [metrics per seed], "mf": [...], name: [...] for each configuration};
+        {"start": [metrics per seed], "mf": [...] (empty with mf=False: a run that adds
+        configurations to an earlier one's log), name: [...] for each configuration};
         each metrics dict has COLUMNS.
     """
     from tfgan_suite import training
@@ -154,8 +155,9 @@ def irgan_search(*, seeds=(0, 1, 2), steps=1000, pretrain_steps=500, configs=Non
             return ranking_metrics(model.scores(), data.train_positives, data.test_positives)
 
         with tempfile.TemporaryDirectory(prefix="irgan_search-") as work:
-            results["mf"].append(run(os.path.join(work, "mf"), steps, steps))
-            progress(json.dumps(dict(seed=seed, model="mf", end=results["mf"][-1])))
+            if mf:
+                results["mf"].append(run(os.path.join(work, "mf"), steps, steps))
+                progress(json.dumps(dict(seed=seed, model="mf", end=results["mf"][-1])))
             for name in configs:
                 run_dir = os.path.join(work, name.replace("/", "_"))
                 start = run(run_dir, pretrain_steps, pretrain_steps, **SEARCH_GRID[name])
@@ -252,6 +254,8 @@ def define_flags():
     flags.DEFINE_list("seeds", ["0", "1", "2"], "with --search: seeds")
     flags.DEFINE_list("configs", [], "with --search: configurations of SEARCH_GRID (default: "
                       "all)")
+    flags.DEFINE_boolean("mf", True, "with --search: also train the MF baseline (--nomf: "
+                         "only the configurations, to add to an earlier log)")
     flags.DEFINE_list("tabulate", [], "print the search table from the JSON lines that "
                       "--search runs printed to these files (no training)")
 
@@ -268,11 +272,12 @@ def main(argv):
         seeds = [int(s) for s in flags.FLAGS.seeds]
         results = irgan_search(seeds=seeds, steps=flags.FLAGS.steps,
                                pretrain_steps=flags.FLAGS.pretrain_steps,
-                               configs=flags.FLAGS.configs or None)
+                               configs=flags.FLAGS.configs or None, mf=flags.FLAGS.mf)
         print(f"synthetic_recsys, seeds {seeds}: {flags.FLAGS.steps} steps "
               f"({flags.FLAGS.pretrain_steps} MF pretraining), batch 64 users; mean ± SE "
               f"over seeds; load average {os.getloadavg()[0]:.1f}")
-        print(search_table(results))
+        if flags.FLAGS.mf:
+            print(search_table(results))
         return
     rows = irgan_quality(steps=flags.FLAGS.steps, pretrain_steps=flags.FLAGS.pretrain_steps,
                          seed=flags.FLAGS.seed)
