@@ -249,6 +249,8 @@ def define_flags():
     flags.DEFINE_integer("steps", 2000, "training steps of IRGAN and of the MF baseline")
     flags.DEFINE_integer("pretrain_steps", 1000, "IRGAN's MF pretraining steps")
     flags.DEFINE_integer("seed", 0, "seed of the simulator, the split and the training runs")
+    flags.DEFINE_string("dataset", "synthetic_recsys", "recommendation dataset "
+                        "(synthetic_recsys, or movielens_100k where its TFDS data is present)")
     flags.DEFINE_boolean("search", False, "run the schedule/reward search (SEARCH_GRID) over "
                          "--seeds instead of the single-seed table")
     flags.DEFINE_list("seeds", ["0", "1", "2"], "with --search: seeds")
@@ -272,16 +274,17 @@ def main(argv):
         seeds = [int(s) for s in flags.FLAGS.seeds]
         results = irgan_search(seeds=seeds, steps=flags.FLAGS.steps,
                                pretrain_steps=flags.FLAGS.pretrain_steps,
-                               configs=flags.FLAGS.configs or None, mf=flags.FLAGS.mf)
-        print(f"synthetic_recsys, seeds {seeds}: {flags.FLAGS.steps} steps "
+                               configs=flags.FLAGS.configs or None, mf=flags.FLAGS.mf,
+                               dataset=flags.FLAGS.dataset)
+        print(f"{flags.FLAGS.dataset}, seeds {seeds}: {flags.FLAGS.steps} steps "
               f"({flags.FLAGS.pretrain_steps} MF pretraining), batch 64 users; mean ± SE "
               f"over seeds; load average {os.getloadavg()[0]:.1f}")
         if flags.FLAGS.mf:
             print(search_table(results))
         return
     rows = irgan_quality(steps=flags.FLAGS.steps, pretrain_steps=flags.FLAGS.pretrain_steps,
-                         seed=flags.FLAGS.seed)
-    print(f"synthetic_recsys (seed {flags.FLAGS.seed}): P@k / NDCG@k on the test split, "
+                         seed=flags.FLAGS.seed, dataset=flags.FLAGS.dataset)
+    print(f"{flags.FLAGS.dataset} (seed {flags.FLAGS.seed}): P@k / NDCG@k on the test split, "
           "training positives excluded; load average "
           f"{os.getloadavg()[0]:.1f}")
     print(markdown_table(rows))
