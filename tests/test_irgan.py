@@ -3,6 +3,7 @@
 import os
 import pathlib
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -420,3 +421,78 @@ def test_data_kind_mismatches_are_config_errors(tiny):
         training.fit_to_data(training.resolve_config({"variant": "dcgan"}), tiny)
     with pytest.raises(config_lib.ConfigError, match="irgan_sample_lambda"):
         training.resolve_config({"variant": "irgan", "irgan_sample_lambda": 1.0})
+
+
+# ------------------------------------------------- rewards, schedules (issue 13, item 4)
+
+
+def test_rewards_against_their_closed_forms():
+    f = np.array([-30.0, -3.0, -0.5, 0.0, 0.5, 2.0, 30.0], np.float32)
+    # The release's 2 (sigmoid(f) - 0.5) is tanh(f / 2); the paper's log(1 + e^f).
+    np.testing.assert_allclose(pg.discriminator_reward(tf.constant(f), "sigmoid"),
+                               np.tanh(f / 2), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(pg.discriminator_reward(tf.constant(f), "softplus"),
+                               [np.log1p(np.exp(x)) if x < 20 else x for x in f.astype(float)],
+                               rtol=1e-5)
+    assert float(pg.discriminator_reward(tf.constant(0.0), "softplus")) == pytest.approx(
+        np.log(2.0))
+    with pytest.raises(ValueError, match="accepted: sigmoid, softplus"):
+        pg.discriminator_reward(tf.constant(f), "log")
+
+
+def test_step_kinds_over_a_budget_by_hand():
+    from tfgan_suite.variants.irgan import step_kind
+
+    # 2 pretraining steps, then cycles of 3 D steps and 2 G steps, over 12 steps.
+    kinds = [step_kind(s, 2, "phases", 3, 2) for s in range(12)]
+    assert kinds == ["pretrain"] * 2 + ["d"] * 3 + ["g"] * 2 + ["d"] * 3 + ["g"] * 2
+    assert [step_kind(s, 2) for s in range(4)] == ["pretrain", "pretrain", "game", "game"]
+
+
+def test_phases_schedule_updates_one_player_a_step_in_order(tiny):
+    """pretrain 2, d_phase 3, g_phase 2, 9 steps, plain SGD in the game: both players step
+    in steps 0-1 (BPR, on the pretraining's Adam), then D in 2-4, G in 5-6, D in 7-8 (on
+    the game's SGD); so the Adams count 2 updates each, D's SGD 5 and G's SGD 2, and each
+    step moves exactly the player it names."""
+    cfg, model = build(tiny, irgan_schedule="phases", irgan_d_phase=3, irgan_g_phase=2,
+                       irgan_reward="softplus", irgan_game_optimizer="sgd", g_lr=0.5,
+                       d_lr=0.25, steps=9)
+    d_sgd, g_sgd = model.game_optimizers
+    assert (d_sgd.get_config()["momentum"], g_sgd.get_config()["momentum"]) == (0.0, 0.0)
+    assert (float(d_sgd.learning_rate.numpy()), float(g_sgd.learning_rate.numpy())) == (
+        0.25, 0.5)
+    moved, counts = [], []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.weights = [p.weights[0].numpy().copy()
+                            for p in (model.discriminator, model.generator)]
+
+        def on_train_batch_end(self, batch, logs=None):
+            moved.append(tuple(not np.array_equal(w, p.weights[0].numpy()) for w, p in
+                               zip(self.weights, (model.discriminator, model.generator))))
+            counts.append(tuple(int(o.iterations.numpy()) for o in (
+                model.d_optimizer, model.g_optimizer, d_sgd, g_sgd)))
+
+    logs = model.fit(model.make_dataset(cfg, tiny, 0), steps_per_epoch=9, epochs=1,
+                     verbose=0, callbacks=[Record()]).history
+    assert moved == [(True, True)] * 2 + [(True, False)] * 3 + [(False, True)] * 2 + [
+        (True, False)] * 2
+    assert counts[1] == (2, 2, 0, 0) and counts[-1] == (2, 2, 5, 2)
+    assert logs["reward"][-1] > 0  # softplus rewards are positive
+    assert {"d_game_optimizer", "g_game_optimizer"} <= set(model.checkpoint_items())
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(irgan_reward="log"), "--irgan_reward=log is not accepted; use one of: sigmoid, "
+                               "softplus"),
+    (dict(irgan_schedule="epochs"), "--irgan_schedule=epochs is not accepted"),
+    (dict(irgan_d_phase=0), "--irgan_d_phase must be >= 1; got 0"),
+    (dict(irgan_game_optimizer="adagrad"), "--irgan_game_optimizer=adagrad is not accepted"),
+    (dict(irgan_schedule="phases", d_steps=2), "--d_steps=2 does not apply to "
+                                               "--irgan_schedule=phases"),
+])
+def test_bad_schedule_and_reward_settings_are_one_line_errors(tiny, overrides, message):
+    with pytest.raises(config_lib.ConfigError, match=message) as err:
+        build(tiny, **overrides)
+    assert "\n" not in str(err.value)

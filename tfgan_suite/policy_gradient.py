@@ -26,9 +26,28 @@ import tensorflow as tf
 _EPSILON = 1e-20
 
 
-def discriminator_reward(logits):
-    """IRGAN's reward 2 (sigmoid(f) - 0.5) = tanh(f / 2), in (-1, 1)."""
-    return 2.0 * (tf.sigmoid(logits) - 0.5)
+def discriminator_reward(logits, kind="sigmoid"):
+    """The generator's reward for items the discriminator scores `logits` (f_phi).
+
+    Two forms, as `--irgan_reward` names them:
+        "sigmoid":  2 (sigmoid(f) - 0.5) = 2 sigmoid(f) - 1 = tanh(f / 2), in (-1, 1): what
+                    IRGAN's released item-recommendation code uses (its discriminator's
+                    `reward`). Items D finds less likely than not to be real get a negative
+                    reward, so it acts like a centred (baselined) reward.
+        "softplus": log(1 + exp(f)) = softplus(f), in (0, inf): the reward of the paper's
+                    generator gradient (Wang et al. 2017, eq. 5). Always positive, so every
+                    sampled item's probability is pushed up, the better ones more.
+
+    Reference: Wang et al., "IRGAN", SIGIR 2017, eq. 5; its item-recommendation code.
+    """
+    if kind == "sigmoid":
+        return 2.0 * (tf.sigmoid(logits) - 0.5)
+    if kind == "softplus":
+        return tf.nn.softplus(logits)
+    raise ValueError(f"unknown reward {kind!r}; accepted: {', '.join(REWARDS)}")
+
+
+REWARDS = ("sigmoid", "softplus")
 
 
 def sample(logits, num_samples, seed, exclude=None):

@@ -10,7 +10,8 @@ for a batch of users with their training positives (padded to P, masked):
     the user's positives excluded with `irgan_exclude_positives`) and minimise the sigmoid
     cross-entropy of positives (label 1) and those samples (label 0).
   G: draw 2 items per positive from the mixture q = (1 - lambda) p_theta + lambda
-    uniform(positives), reward r = 2 (sigmoid(f_phi) - 0.5), importance weight
+    uniform(positives), reward r = 2 (sigmoid(f_phi) - 0.5) (the released code's;
+    `irgan_reward=softplus`: the paper's log(1 + exp(f_phi))), importance weight
     w = p_theta / q, and minimise -mean(log p_theta(i|u) r w) (policy gradient: items are
     discrete, no gradient flows through D).
 
@@ -18,7 +19,8 @@ With `irgan_pretrain_steps` = N, the first N steps instead train both players as
 matrix factorisation (BPR, one uniform non-positive per positive; `pretrain_step`, which
 `GANModel` runs for those steps), as IRGAN's code starts from a pre-trained MF generator;
 training MF alone for the whole budget (`irgan_pretrain_steps` >= `steps`) is the MF
-baseline with the same seeds and budget.
+baseline with the same seeds and budget. `irgan_schedule=phases` replaces the step above
+by IRGAN's released schedule: long D phases and long G phases of one update a step.
 
 Every draw is stateless, seeded by `next_seed()` (per replica, step and draw), so runs
 resume exactly. The step has static shapes (users [B], positives [B, P], masks for the
@@ -51,6 +53,20 @@ from tfgan_suite.variants.spec import Variant
 G_SAMPLES_PER_POSITIVE = 2
 # Users scored at once when ranking every user (evaluation, export checks).
 SCORE_BATCH = 1024
+# `irgan_schedule` values.
+SCHEDULES = ("alternate", "phases")
+
+
+def step_kind(step, pretrain_steps, schedule="alternate", d_phase=1, g_phase=1):
+    """What training step `step` (0-based) runs: "pretrain" (BPR for both players),
+    "game" (alternate: d_steps D updates then one G update), "d" or "g" (phases: one
+    update of that player; D for the first `d_phase` steps of each cycle of
+    d_phase + g_phase steps after pretraining, G for the rest)."""
+    if step < pretrain_steps:
+        return "pretrain"
+    if schedule == "alternate":
+        return "game"
+    return "d" if (step - pretrain_steps) % (d_phase + g_phase) < d_phase else "g"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,17 +97,44 @@ class IRGANParams(settings.Params):
     irgan_pretrain_lr: Optional[float] = settings.setting(
         None, "learning rate of both players during the pretraining steps; default: --g_lr "
         "and --d_lr", check=settings.optional(settings.above(0)))
+    irgan_reward: str = settings.setting(
+        "sigmoid", "generator's reward for an item D scores f: sigmoid = 2 sigmoid(f) - 1 "
+        "(IRGAN's released code), softplus = log(1 + exp(f)) (the paper's eq. 5)",
+        check=settings.one_of(*pg.REWARDS))
+    irgan_schedule: str = settings.setting(
+        "alternate", "adversarial steps: alternate = d_steps D updates then one G update "
+        "each step; phases = each step one update, irgan_d_phase D steps then "
+        "irgan_g_phase G steps, repeated (IRGAN's released code)",
+        check=settings.one_of(*SCHEDULES))
+    irgan_d_phase: int = settings.setting(
+        50, "with irgan_schedule=phases: D steps of each phase", check=settings.at_least(1))
+    irgan_g_phase: int = settings.setting(
+        50, "with irgan_schedule=phases: G steps of each phase", check=settings.at_least(1))
+    irgan_game_optimizer: Optional[str] = settings.setting(
+        None, "optimizer of both players in the adversarial steps (at --g_lr and --d_lr); "
+        "sgd = plain SGD, no momentum (IRGAN's released code); default: --optimizer, the "
+        "pretraining's", check=settings.optional(settings.one_of("adam", "rmsprop", "sgd")))
 
 
 class IRGAN(GANModel):
     """IRGAN for item recommendation (pointwise discriminator).
+
+    Schedules (`irgan_schedule`): "alternate" makes `d_steps` D updates and one G update
+    in every adversarial step; "phases" follows IRGAN's released code, where D trains for
+    many updates against a fixed generator, then G for many updates against a fixed D:
+    each step makes one update, `irgan_d_phase` D steps then `irgan_g_phase` G steps,
+    repeated until `--steps` (so the budget in steps is the same as the MF baseline's).
+    The release runs 15 cycles of 100 D epochs (over all positives, 16 pairs an update)
+    and 50 G epochs (one user an update), plain SGD at 0.001 for both, starting from a
+    separately trained MF; `irgan_game_optimizer=sgd` gives the plain SGD here.
 
     Args:
         generator, discriminator: `MatrixFactorization` scorers of the same sizes.
         **kwargs: `GANModel`'s (seed, d_steps, ...); the parameters are `IRGANParams`:
             the sampling temperature of D's negatives and of G's policy, the weight of the
             positives in G's sampling mixture, excluding positives from D's negatives, the
-            players' L2 weights, and the BPR pretraining steps and their learning rate.
+            players' L2 weights, the BPR pretraining steps and their learning rate, the
+            reward, the schedule and the game's optimizer.
 
     Example:
         >>> model = IRGAN.create(cfg, data)       # data: tfgan_suite.data.RecsysData
@@ -126,6 +169,10 @@ class IRGAN(GANModel):
         if cfg.instance_noise:
             raise settings.ConfigError("--instance_noise does not apply to irgan (its "
                                          "discriminator reads user and item ids)")
+        if cfg.irgan_schedule == "phases" and cfg.d_steps != 1:
+            raise settings.ConfigError(
+                f"--d_steps={cfg.d_steps} does not apply to --irgan_schedule=phases (each step "
+                "makes one update; set D's share with --irgan_d_phase); use --d_steps=1")
         players = [MatrixFactorization(data.num_users, data.num_items,
                                        dim=cfg.irgan_embedding_dim, name=name)
                    for name in ("generator", "discriminator")]
@@ -143,6 +190,19 @@ class IRGAN(GANModel):
         if jit_compile:
             logging.warning("irgan runs without XLA (--jit_compile ignored): its item "
                             "sampling has no efficient XLA kernel")
+        # With `irgan_game_optimizer`, the adversarial steps get optimizers of their own
+        # at the players' rates (--d_lr, --g_lr); the given ones serve the pretraining.
+        game = self.params.irgan_game_optimizer
+        self.d_game_optimizer = self.g_game_optimizer = None
+        if game is not None:
+            d_cfg, g_cfg = d_optimizer.get_config(), g_optimizer.get_config()
+            self.d_game_optimizer, self.g_game_optimizer = (
+                optimizers.make(game, learning_rate=float(c["learning_rate"]),
+                                beta1=0.0 if game == "sgd" else c.get("beta_1", 0.9),
+                                beta2=c.get("beta_2", c.get("rho", 0.999)))
+                for c in (d_cfg, g_cfg))
+            self.d_game_optimizer.build(self.discriminator.trainable_variables)
+            self.g_game_optimizer.build(self.generator.trainable_variables)
         rate = self.params.irgan_pretrain_lr
         if self.pretrain_steps and rate is not None:  # D: d_steps updates a step, G: one
             d_optimizer = optimizers.with_initial_rate(d_optimizer, rate,
@@ -151,20 +211,83 @@ class IRGAN(GANModel):
         super().compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, jit_compile=False,
                         **kwargs)
 
+    @property
+    def game_optimizers(self):
+        """(D's, G's) optimizer in the adversarial steps."""
+        return (self.d_game_optimizer or self.d_optimizer,
+                self.g_game_optimizer or self.g_optimizer)
+
+    def checkpoint_items(self):
+        """GANModel's, and the game's own optimizers when `irgan_game_optimizer` is set."""
+        items = super().checkpoint_items()
+        if self.d_game_optimizer is not None:
+            items.update(d_game_optimizer=self.d_game_optimizer,
+                         g_game_optimizer=self.g_game_optimizer)
+        return items
+
+    def make_train_function(self, force=False):
+        """GANModel's, except with `irgan_schedule=phases`: then each step is picked in
+        Python from the step counter (`step_kind`), one traced function per kind, so no
+        update sits in a `tf.cond` and a resumed run picks what the uninterrupted one did.
+        """
+        if self.params.irgan_schedule != "phases":
+            return super().make_train_function(force)
+        if self.train_function is not None and not force:
+            return self.train_function
+        if self.steps_per_execution != 1:
+            raise ValueError("irgan_schedule=phases picks its step per call: "
+                             "`steps_per_execution` must be 1. Received: "
+                             f"steps_per_execution={self.steps_per_execution}")
+        steps = {"pretrain": self._make_function(self.pretrain_step),
+                 "d": self._make_function(self.d_phase_step),
+                 "g": self._make_function(self.g_phase_step)}
+        p = self.params
+
+        def train_function(iterator):
+            kind = step_kind(int(self.step.numpy()), self.pretrain_steps, p.irgan_schedule,
+                             p.irgan_d_phase, p.irgan_g_phase)
+            return steps[kind](iterator)
+
+        self.train_function = train_function
+        return train_function
+
     # ----------------------------------------------------------------------------------
     # The step.
 
     def train_step(self, data):
         """The game: `d_steps` D updates (each on its user batch), then G's on the last."""
+        d_opt, g_opt = self.game_optimizers
         for batch in self.user_batches(data):
             with tf.GradientTape() as tape:
                 d_loss, d_real, d_fake = self._d_adversarial(batch)
-            self.minimize(self.d_optimizer, tape, d_loss, self.discriminator.trainable_variables)
+            self.minimize(d_opt, tape, d_loss, self.discriminator.trainable_variables)
 
         # The generator learns on the last user batch, against the updated discriminator.
         with tf.GradientTape() as tape:
             g_loss, reward = self._g_adversarial(batch)
-        self.minimize(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
+        self.minimize(g_opt, tape, g_loss, self.generator.trainable_variables)
+        return self.end_step(self._logs(d_loss, g_loss, reward, d_real, d_fake, 0.0))
+
+    def d_phase_step(self, data):
+        """A step of a D phase (`irgan_schedule=phases`): one D update; G's loss and
+        reward are measured after it, for the curves only (no update)."""
+        (batch,) = self.user_batches(data)
+        with tf.GradientTape() as tape:
+            d_loss, d_real, d_fake = self._d_adversarial(batch)
+        self.minimize(self.game_optimizers[0], tape, d_loss,
+                      self.discriminator.trainable_variables)
+        g_loss, reward = self._g_adversarial(batch)
+        return self.end_step(self._logs(d_loss, g_loss, reward, d_real, d_fake, 0.0))
+
+    def g_phase_step(self, data):
+        """A step of a G phase (`irgan_schedule=phases`): one G update; D's loss is
+        measured before it, for the curves only (no update)."""
+        (batch,) = self.user_batches(data)
+        d_loss, d_real, d_fake = self._d_adversarial(batch)
+        with tf.GradientTape() as tape:
+            g_loss, reward = self._g_adversarial(batch)
+        self.minimize(self.game_optimizers[1], tape, g_loss,
+                      self.generator.trainable_variables)
         return self.end_step(self._logs(d_loss, g_loss, reward, d_real, d_fake, 0.0))
 
     def pretrain_step(self, data):
@@ -242,7 +365,7 @@ class IRGAN(GANModel):
         valid = tf.sequence_mask(G_SAMPLES_PER_POSITIVE * b["counts"], num_samples)
         weights = pg.importance_weights(log_p, proposal, items)
         rewards = tf.stop_gradient(pg.discriminator_reward(
-            self.discriminator.pair_scores(b["users"], items)))
+            self.discriminator.pair_scores(b["users"], items), self.params.irgan_reward))
         loss = pg.reinforce_loss(tf.gather(log_p, items, batch_dims=1), rewards, weights, valid)
         loss += self.params.irgan_g_l2 * self.generator.l2_penalty(b["users"], items, valid)
         return loss, masked_mean(rewards, valid)
