@@ -17,6 +17,12 @@ def model_step(model):
     return int(model.step.numpy())
 
 
+def log_value(value):
+    """A step's logged value as a float: a scalar, or the one element of the shape-[1]
+    logs of a multi-worker run (`variants.base.step_logs`)."""
+    return float(np.asarray(value).item())
+
+
 class StopAtStep(keras.callbacks.Callback):
     """Ends `fit` exactly when the model's step counter reaches `last_step`.
 
@@ -45,7 +51,7 @@ class DivergenceGuard(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         for name, value in (logs or {}).items():
-            value = float(np.asarray(value))
+            value = log_value(value)
             if not math.isfinite(value):
                 self.diverged = (model_step(self.model), name, value)
                 self.model.stop_training = True
@@ -58,14 +64,16 @@ class Checkpointer(keras.callbacks.Callback):
     `tf.train.CheckpointManager` writes the checkpoint files first and only then
     rewrites its index file (atomically), so a crash mid-write leaves the previous
     checkpoint as the latest one. A signal only sets a flag; the save happens between two
-    steps, where the weights are consistent.
+    steps, where the weights are consistent. `handle_signals=False` leaves signals alone
+    (several workers, which must all save at the same steps).
     """
 
-    def __init__(self, manager, every, guard):
+    def __init__(self, manager, every, guard, handle_signals=True):
         super().__init__()
         self.manager = manager
         self.every = every
         self.guard = guard
+        self.handle_signals = handle_signals
         self.signal_received = None
         self._previous_handlers = {}
 
@@ -73,6 +81,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.signal_received = signum
 
     def on_train_begin(self, logs=None):
+        if not self.handle_signals:
+            return
         for signum in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._previous_handlers[signum] = signal.signal(signum, self._handle)
@@ -122,7 +132,7 @@ class ScalarLogger(keras.callbacks.Callback):
             return
         with self.writer.as_default(), tf.summary.record_if(True):
             for name, value in (logs or {}).items():
-                tf.summary.scalar(f"train/{name}", float(np.asarray(value)), step=step)
+                tf.summary.scalar(f"train/{name}", log_value(value), step=step)
             for player in ("g", "d"):
                 optimizer = getattr(self.model, f"{player}_optimizer")
                 lr = float(np.asarray(optimizer.learning_rate))

@@ -62,7 +62,7 @@ def main(argv):
                     "(see --help)")
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # absl's default (INFO) floods the console
-    from tfgan_suite import training
+    from tfgan_suite import cluster, training
     from tfgan_suite.data import DataError
     from tfgan_suite.nets import ArchitectureError
     from tfgan_suite.variants import UnknownVariantError
@@ -75,7 +75,7 @@ def main(argv):
     except training.Interrupted as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(128 + int(e.signum))
-    except training.TrainingError as e:
+    except (training.TrainingError, cluster.ClusterError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     print(f"Run directory: {result.run_dir} (view with: tensorboard --logdir "
