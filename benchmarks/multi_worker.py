@@ -83,7 +83,7 @@ def run_worker():
 
     load_before = os.getloadavg()[0]
     model.fit(dataset, steps_per_epoch=FLAGS.warmup + FLAGS.steps, epochs=1, verbose=0,
-              callbacks=[Timer()])
+              shuffle=False, callbacks=[Timer()])
     seconds = marks[-1] - marks[0]
     steps = len(marks) - 1
 

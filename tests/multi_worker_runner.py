@@ -36,8 +36,8 @@ CASES = {
     "cgan": dict(variant="cgan", conditioning="projection"),
     "dcgan": dict(variant="dcgan", width=4, latent_dim=8),
     "irgan": dict(variant="irgan", irgan_pretrain_steps=2, d_steps=2, eval_every=0),
-    # Long enough to be killed mid-run: 60 steps, a checkpoint every 10.
-    "gan_long": dict(variant="gan", d_steps=2, steps=60, checkpoint_every=10, log_every=10,
+    # Long enough to be killed mid-run: 1,000 steps, a checkpoint every 50.
+    "gan_long": dict(variant="gan", d_steps=2, steps=1000, checkpoint_every=50, log_every=50,
                      sample_every=1000),
 }
 

@@ -10,6 +10,7 @@ kill-and-resume check and the launcher are marked slow.
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,7 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Largest absolute difference allowed between a worker's and the reference's weights
 # (measured: at most 3e-8 over 8 steps for every case; float32 rounding of the sums).
 TOLERANCE = 1e-6
-WAIT = 400  # seconds any one launch may take on a shared 2-core machine
+WAIT = 900  # seconds any one launch may take on a shared 2-core machine (seen: 400)
 
 
 def free_ports(n):
@@ -139,15 +140,20 @@ def test_two_workers_match_two_replicas(case, tmp_path):
 
 @pytest.mark.slow
 def test_kill_one_worker_and_resume(tmp_path):
-    """kill -9 of worker 1 after the step-20 checkpoint: worker 0 fails within the
+    """kill -9 of worker 1 after the step-50 checkpoint: worker 0 fails within the
     timeout naming the lost peer; the same launch again resumes and ends where an
     uninterrupted run ends."""
     run_dir = tmp_path / "run"
     procs = start_workers("gan_long", run_dir, tmp_path, tmp_path)
     deadline = time.time() + WAIT
-    while not os.path.exists(run_dir / "ckpt" / "ckpt-20.index"):
-        assert time.time() < deadline and all(p.poll() is None for p in procs)
-        time.sleep(0.1)
+    try:
+        while not os.path.exists(run_dir / "ckpt" / "ckpt-50.index"):
+            assert time.time() < deadline and all(p.poll() is None for p in procs)
+            time.sleep(0.1)
+    except AssertionError:
+        for p in procs:
+            p.kill()
+        raise
     procs[1].send_signal(signal.SIGKILL)
     started = time.time()
     (rc0, _, err0), (rc1, _, _) = finish(procs)
@@ -157,7 +163,9 @@ def test_kill_one_worker_and_resume(tmp_path):
     assert "lost contact" in last and "TF_CONFIG=" in last, last
     assert lost_after < 90, lost_after     # bounded, well under --worker_timeout=60 + start
     saved = sorted(int(f[5:-6]) for f in os.listdir(run_dir / "ckpt") if f.endswith(".index"))
-    assert 20 <= saved[-1] < 60, saved     # killed mid-run: at most one interval lost
+    assert 50 <= saved[-1] < 1000, saved   # killed mid-run
+    lost_at = int(re.search(r"lost contact at step (\d+)", last).group(1))
+    assert 0 <= lost_at - saved[-1] <= 50, (lost_at, saved)   # at most one interval lost
 
     results = finish(start_workers("gan_long", run_dir, tmp_path, tmp_path))
     for rc, out, err in results:
@@ -184,6 +192,19 @@ def test_unreachable_worker_fails_in_bounded_time(tmp_path):
     assert not os.path.exists(tmp_path / "run")  # nothing written
 
 
+def test_tpu_without_tpu_is_a_config_error(monkeypatch):
+    """In this process: no --tpu and no TPU_NAME, so the resolver asks no metadata server
+    (no network) and fails at once."""
+    from tfgan_suite import training
+    from tfgan_suite.settings import ConfigError
+
+    for key in ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_CONFIG"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(ConfigError, match="--strategy=tpu found no TPU"):
+        training.make_strategy("tpu")
+
+
+@pytest.mark.slow
 def test_tpu_without_tpu_is_one_line_and_status_2(tmp_path):
     env = env_for(tmp_path)
     for key in ("TPU_NAME", "KUBE_GOOGLE_CLOUD_TPU_ENDPOINTS", "TPU_CONFIG"):
