@@ -124,12 +124,10 @@ def check_two_workers(case, tmp_path):
 
 
 def test_two_workers_match_two_replicas_gan(tmp_path):
-    """gan with d_steps=2 and instance noise: shares, random streams, scaling."""
-    chief, want = check_two_workers("gan", tmp_path)
-    # Different replicas drew different z: with one stream the reference would differ
-    # from a run where both replicas see the same noise; checked in test_replicas, and
-    # here by the match itself (the reference's replicas draw per global replica id).
-    assert max(float(np.max(np.abs(v))) for v in chief.values()) > 0
+    """gan with d_steps=2 and instance noise: each worker's rows, its random streams (the
+    reference's two replicas draw different z and noise, tests/test_replicas.py, so a
+    worker using replica id 0 would not match) and the gradient scaling."""
+    check_two_workers("gan", tmp_path)
 
 
 @pytest.mark.slow
