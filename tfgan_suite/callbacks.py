@@ -19,6 +19,12 @@ def model_step(model):
     return int(model.step.numpy())
 
 
+def log_value(value):
+    """A step's logged value as a float: a scalar, or the one element of the shape-[1]
+    logs of a multi-worker run (`variants.base.step_logs`)."""
+    return float(np.asarray(value).item())
+
+
 class StopAtStep(keras.callbacks.Callback):
     """Ends `fit` exactly when the model's step counter reaches `last_step`.
 
@@ -61,7 +67,7 @@ class DivergenceGuard(keras.callbacks.Callback):
                    and min(scales) >= precision.MIN_LOSS_SCALE)
         self._loss_scales = scales
         for name, value in (logs or {}).items():
-            value = float(np.asarray(value))
+            value = log_value(value)
             if not math.isfinite(value) and not skipped:
                 self.diverged = (model_step(self.model), name, value)
                 self.model.stop_training = True
@@ -75,15 +81,18 @@ class Checkpointer(keras.callbacks.Callback):
     rewrites its state file `checkpoint` (atomically), so a crash of this process
     mid-write leaves the previous checkpoint as the latest one. Nothing is fsync'ed: after
     a crash of the machine the latest checkpoint can be damaged, and a resume falls back
-    to the newest readable one (`checkpoints`, which has the details). A signal only sets a flag; the save happens between two
-    steps, where the weights are consistent.
+    to the newest readable one (`checkpoints`, which has the details). A signal only sets
+    a flag; the save happens between two steps, where the weights are consistent.
+    `handle_signals=False` leaves signals alone (several workers, which must all save at
+    the same steps).
     """
 
-    def __init__(self, manager, every, guard):
+    def __init__(self, manager, every, guard, handle_signals=True):
         super().__init__()
         self.manager = manager
         self.every = every
         self.guard = guard
+        self.handle_signals = handle_signals
         self.signal_received = None
         self._previous_handlers = {}
 
@@ -91,6 +100,8 @@ class Checkpointer(keras.callbacks.Callback):
         self.signal_received = signum
 
     def on_train_begin(self, logs=None):
+        if not self.handle_signals:
+            return
         for signum in (signal.SIGINT, signal.SIGTERM):
             try:
                 self._previous_handlers[signum] = signal.signal(signum, self._handle)
@@ -140,7 +151,7 @@ class ScalarLogger(keras.callbacks.Callback):
             return
         with self.writer.as_default(), tf.summary.record_if(True):
             for name, value in (logs or {}).items():
-                tf.summary.scalar(f"train/{name}", float(np.asarray(value)), step=step)
+                tf.summary.scalar(f"train/{name}", log_value(value), step=step)
             for player in ("g", "d"):
                 optimizer = getattr(self.model, f"{player}_optimizer")
                 lr = float(np.asarray(optimizer.learning_rate))

@@ -124,9 +124,20 @@ class Config:
                              "mixed_bfloat16 or mixed_float16 (float16 scales both players' "
                              "losses); losses, penalties and logs stay float32",
                              check=one_of(*PRECISIONS), group="execution")
-    strategy: str = setting("default", "tf.distribute strategy: default (one device) or "
-                            "mirrored (all local GPUs, else all logical CPUs)",
-                            check=one_of("default", "mirrored"), group="execution")
+    strategy: str = setting("default", "tf.distribute strategy: default (one device), "
+                            "mirrored (all local GPUs, else all logical CPUs), multi_worker "
+                            "(MultiWorkerMirroredStrategy over the workers of TF_CONFIG; the "
+                            "chief writes the outputs) or tpu (TPUStrategy on --tpu)",
+                            check=one_of("default", "mirrored", "multi_worker", "tpu"),
+                            group="execution")
+    tpu: Optional[str] = setting(None, "with --strategy=tpu: the TPU's name or grpc:// "
+                                 "address for TPUClusterResolver; default: the local or "
+                                 "environment-configured TPU", group="execution")
+    worker_timeout: int = setting(600, "with --strategy=multi_worker: seconds a worker waits "
+                                  "for the others (at start, and in any one all-reduce) "
+                                  "before it fails naming the cluster; must exceed the "
+                                  "longest pause of the chief (evaluation, export)",
+                                  check=at_least(1), group="execution")
     steps_per_execution: Optional[int] = setting(
         None, "training steps per call into the traced step (Keras steps_per_execution); "
         "callbacks run between calls, so --steps, --log_every, --checkpoint_every, "
@@ -214,7 +225,7 @@ RESUMABLE = frozenset({
     "steps", "run_dir", "export_dir", "export", "export_ema", "export_features",
     "checkpoint_every",
     "keep_checkpoints", "sample_every", "log_every", "data_dir", "jit_compile", "eval_every",
-    "eval_samples", "steps_per_execution",
+    "eval_samples", "steps_per_execution", "tpu", "worker_timeout",
 })
 
 

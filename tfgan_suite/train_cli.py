@@ -70,7 +70,7 @@ def main(argv):
         usage_error(str(e))
     if FLAGS.tflite and FLAGS["export"].present and not FLAGS.export:
         usage_error("--tflite converts the exported SavedModel; it cannot be combined with --noexport")
-    from tfgan_suite import training
+    from tfgan_suite import cluster, training
     from tfgan_suite.data import DataError
     from tfgan_suite.nets import ArchitectureError
     from tfgan_suite.variants import UnknownVariantError
@@ -83,7 +83,7 @@ def main(argv):
     except training.Interrupted as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(128 + int(e.signum))
-    except training.TrainingError as e:
+    except (training.TrainingError, cluster.ClusterError) as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(1)
     print(f"Run directory: {result.run_dir} (view with: tensorboard --logdir "

@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_suite import callbacks as cbs
-from tfgan_suite import checkpoints
+from tfgan_suite import checkpoints, cluster
 from tfgan_suite import config as config_lib
 from tfgan_suite import data as data_lib
 from tfgan_suite import ema, nets, optimizers, precision, variants
@@ -121,23 +121,30 @@ def fit_to_data(cfg, data):
 _STRATEGIES = {}
 
 
-def make_strategy(name):
+def make_strategy(name, *, tpu=None, worker_timeout=600):
     """The tf.distribute strategy for `--strategy`, one per process.
 
     Reused across calls: two MirroredStrategy objects in one process allocate the same
     collective keys and their all-reduces abort with shape mismatches (seen when `train`
-    runs twice in a notebook).
+    runs twice in a notebook). `multi_worker` reads TF_CONFIG and waits for the other
+    workers (at most `worker_timeout` s); `tpu` connects to the TPU `tpu`
+    (`tfgan_suite.cluster`). Both must be made before anything initialises devices.
     """
     if name == "default":
         return tf.distribute.get_strategy()
-    if name == "mirrored":
-        if name not in _STRATEGIES:
+    if name not in _STRATEGIES:
+        if name == "mirrored":
             gpus = tf.config.list_logical_devices("GPU")
             devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
             _STRATEGIES[name] = tf.distribute.MirroredStrategy(devices)
-        return _STRATEGIES[name]
-    raise config_lib.ConfigError(
-        f"--strategy={name} is not accepted; use one of: default, mirrored")
+        elif name == "multi_worker":
+            _STRATEGIES[name] = cluster.multi_worker_strategy(worker_timeout)
+        elif name == "tpu":
+            _STRATEGIES[name] = cluster.tpu_strategy(tpu)
+        else:
+            raise config_lib.ConfigError(f"--strategy={name} is not accepted; use one of: "
+                                         "default, mirrored, multi_worker, tpu")
+    return _STRATEGIES[name]
 
 
 def resolve_jit(setting, strategy):
@@ -147,6 +154,11 @@ def resolve_jit(setting, strategy):
     (KERAS_NOTES), so `true` is refused there.
     """
     replicas = strategy.num_replicas_in_sync
+    if cluster.is_tpu(strategy):  # a TPU runs compiled programs only
+        if setting == "false":
+            raise config_lib.ConfigError("--jit_compile=false does not work with "
+                                         "--strategy=tpu; use auto or true")
+        return True
     if setting == "true":
         if replicas > 1:
             raise config_lib.ConfigError(
@@ -279,7 +291,7 @@ def train(cfg, *, data=None, verbose="auto"):
     if resuming:
         cfg = _resume_config(cfg, run_dir)
 
-    strategy = make_strategy(cfg.strategy)
+    strategy = make_strategy(cfg.strategy, tpu=cfg.tpu, worker_timeout=cfg.worker_timeout)
     replicas = strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
         raise config_lib.ConfigError(
@@ -299,16 +311,41 @@ def train(cfg, *, data=None, verbose="auto"):
     evaluator = model.make_evaluator(cfg, data)  # may refuse the settings: nothing written yet
     if cfg.export and cfg.export_features:
         model.check_export_features(data)  # may refuse the settings: nothing written yet
-    if resuming:  # past damaged checkpoints, which are moved aside (or CheckpointError)
+    if resuming and cluster.is_chief(strategy):
+        # Past damaged checkpoints, which are moved aside (or CheckpointError).
         path = checkpoints.recover(checkpoint_dir(run_dir))
+    elif resuming:  # another worker reads what the chief reads, and moves nothing
+        path = checkpoints.latest(checkpoint_dir(run_dir), purpose="resuming from")
     manager = checkpoint_manager(model, run_dir, cfg.keep_checkpoints)
     if resuming:
         restore_checkpoint(manager, model, path=path)
     start = cbs.model_step(model)
     if start < cfg.steps:  # may refuse the settings: nothing written yet
         model.steps_per_execution = execution_steps(cfg, data, model, start, replicas)
-    os.makedirs(run_dir, exist_ok=True)
-    atomic_write_text(os.path.join(run_dir, "config.json"), cfg.to_json())
+    # Only the chief writes the run's outputs; another worker saves into a scratch directory.
+    outputs = cluster.WorkerOutputs(strategy, run_dir, cfg.export_dir)
+    try:
+        return _train_from(cfg, data, model, strategy, manager, outputs, start, resuming,
+                           evaluator, verbose)
+    except (tf.errors.UnavailableError, tf.errors.DeadlineExceededError,
+            tf.errors.CancelledError, tf.errors.AbortedError) as e:
+        if not cluster.is_multi_worker(strategy):
+            raise
+        raise cluster.ClusterError(cluster.cluster_failure(
+            cluster.read_tf_config(), f"lost contact at step {cbs.model_step(model)} with",
+            e) + f". Launch all workers again to resume from {manager.latest_checkpoint}"
+        ) from None
+    finally:
+        outputs.cleanup()
+
+
+def _train_from(cfg, data, model, strategy, manager, outputs, start, resuming, evaluator,
+                verbose):
+    """`train` from the restored step on: config.json, `fit` with its callbacks, export."""
+    run_dir = cfg.run_dir
+    if outputs.chief:
+        os.makedirs(run_dir, exist_ok=True)
+        atomic_write_text(os.path.join(run_dir, "config.json"), cfg.to_json())
 
     if start >= cfg.steps:
         print(f"{run_dir} is already at step {start} of --steps={cfg.steps}; nothing to train.")
@@ -316,22 +353,33 @@ def train(cfg, *, data=None, verbose="auto"):
         if cfg.export and exported_step(run_dir) != start:
             print(f"{run_dir} has no export of step {start} (an earlier export failed, or "
                   "the run predates export.json); exporting it now.")
-            result.export_path = _export(model, cfg, data, start, manager, run_dir)
+            result.export_path = _export_outputs(model, cfg, data, start, manager, outputs)
         return result
     if resuming:
         print(f"Resuming {run_dir} from step {start}.")
 
-    dataset = model.make_dataset(cfg, data, start)
-    writer = tf.summary.create_file_writer(run_dir)
-    _write_hparams(writer, cfg)
+    if cluster.is_multi_worker(strategy):  # each worker reads its own share of every batch
+        dataset = cluster.worker_share(strategy, lambda: model.make_dataset(cfg, data, start))
+    else:
+        dataset = model.make_dataset(cfg, data, start)
+    writer = outputs.summary_writer(run_dir)
+    if outputs.chief:
+        _write_hparams(writer, cfg)
+    saver = manager
+    if not outputs.chief:
+        saver = tf.train.CheckpointManager(manager.checkpoint, outputs.ckpt_dir, max_to_keep=1,
+                                           checkpoint_name="ckpt")
     guard = cbs.DivergenceGuard()
-    checkpointer = cbs.Checkpointer(manager, cfg.checkpoint_every, guard)
+    # Several workers must save at the same steps: a signal reaching one of them would not,
+    # so there a signal stops the worker like a crash (the run resumes from the last save).
+    checkpointer = cbs.Checkpointer(saver, cfg.checkpoint_every, guard,
+                                    handle_signals=not cluster.is_multi_worker(strategy))
     callback_list = [
         guard,  # first: nothing below may save or log past a divergence
         cbs.StopAtStep(cfg.steps),
         checkpointer,
         cbs.ScalarLogger(writer, cfg.log_every),
-    ] + model.training_callbacks(cfg, data, writer, evaluator)
+    ] + (model.training_callbacks(cfg, data, writer, evaluator) if outputs.chief else [])
     if verbose == "auto":
         verbose = 1 if sys.stdout.isatty() else 2
     epoch_steps = min(EPOCH_STEPS, cfg.steps)
@@ -353,11 +401,21 @@ def train(cfg, *, data=None, verbose="auto"):
 
     result = Result(cfg, run_dir, step, model)
     if cfg.export:
-        result.export_path = _export(model, cfg, data, step, manager, run_dir)
+        result.export_path = _export_outputs(model, cfg, data, step, manager, outputs)
     return result
 
 
 EXPORT_RECORD = "export.json"
+
+
+def _export_outputs(model, cfg, data, step, manager, outputs):
+    """The chief's export (`_export`), or on another worker the same export into its
+    scratch directory, which is deleted (every worker takes part in saving); returns the
+    chief's version path, None on another worker."""
+    if outputs.chief:
+        return _export(model, cfg, data, step, manager, cfg.run_dir)
+    model.export(dataclasses.replace(cfg, export_dir=outputs.export_dir), data, step)
+    return None
 
 
 def _export(model, cfg, data, step, manager, run_dir):

@@ -200,6 +200,18 @@ class GANModel(keras.Model):
         d_optimizer.build(self.discriminator.trainable_variables)
         g_optimizer.build(self.generator.trainable_variables)
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Keras's shape inference before `fit`, skipped with several workers.
+
+        There Keras would average a first batch over the workers to learn its shapes,
+        which MultiWorkerMirroredStrategy refuses for an (x, y) element; nothing is left
+        to infer anyway: the networks are built when created, both optimizers in `compile`,
+        and there are no compiled losses or metrics.
+        """
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return
+        super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+
     # ----------------------------------------------------------------------------------
     # Pretraining: leading steps of another kind (ebgan's auto-encoder, irgan's BPR).
 
@@ -379,7 +391,7 @@ class GANModel(keras.Model):
         if precision_lib.loss_scaled(self.precision):
             logs = {**logs, "d_loss_scale": self.d_optimizer.dynamic_scale,
                     "g_loss_scale": self.g_optimizer.dynamic_scale}
-        return {name: tf.cast(value, tf.float32) for name, value in logs.items()}
+        return step_logs(logs)
 
     def update_ema(self):
         """ema_k = g_k for k <= ema_start, else d ema_{k-1} + (1 - d) g_k, with k = step + 1
@@ -623,6 +635,16 @@ class GANModel(keras.Model):
                               trainable=False, aggregation="only_first_replica")
         self._state[name] = var
         return var
+
+
+def step_logs(logs):
+    """A step's logs as float32 values Keras can reduce over the replicas: scalars, or
+    under MultiWorkerMirroredStrategy shape [1] (Keras averages its logs over axis 0 of
+    the gathered values there, which a scalar lacks; the mean comes back a scalar)."""
+    several_workers = isinstance(tf.distribute.get_strategy(),
+                                 tf.distribute.MultiWorkerMirroredStrategy)
+    return {name: (tf.reshape(tf.cast(value, tf.float32), [1]) if several_workers
+                   else tf.cast(value, tf.float32)) for name, value in logs.items()}
 
 
 def _with_labels(x, labels):

@@ -40,7 +40,7 @@ import tensorflow as tf
 from tfgan_suite import losses, settings
 from tfgan_suite.optimizers import CriticSchedule  # also importable from here
 from tfgan_suite.variants.base import _DRAWS_PER_STEP as DRAWS_PER_STEP
-from tfgan_suite.variants.base import GANModel, LossParams, loss_setting
+from tfgan_suite.variants.base import GANModel, LossParams, loss_setting, step_logs
 from tfgan_suite.variants.spec import Variant
 
 
@@ -140,8 +140,10 @@ class WGAN(GANModel):
         if self.batch_size is None:
             return self.d_steps
         real, _ = self.unpack(data)
-        local = self.distribute_strategy.experimental_local_results(real)
-        rows = sum(int(t.shape[0]) for t in local)
+        strategy = self.distribute_strategy
+        local = strategy.experimental_local_results(real)
+        # This worker's replicas hold len(local) of the num_replicas_in_sync equal blocks.
+        rows = sum(int(t.shape[0]) for t in local) * strategy.num_replicas_in_sync // len(local)
         if rows % self.batch_size or rows // self.batch_size < self.d_steps:
             raise ValueError(f"an element of {rows} rows is not a whole number (>= d_steps="
                              f"{self.d_steps}) of batches of batch_size={self.batch_size}")
@@ -216,7 +218,7 @@ class WGAN(GANModel):
         for real_batch in _critic_batches(real, n_critic, first, size):
             d_loss, _, _ = self._critic_update(real_batch, batch_size, offset)
         self._draws = 0  # this trace's draws are numbered; the next trace starts again at 0
-        return {"d_loss": d_loss}
+        return step_logs({"d_loss": d_loss})
 
     def _last_critic_steps_and_generator(self, inputs):
         """The last d_steps critic updates of the step, then the generator update."""
