@@ -265,7 +265,7 @@ def test_fid_curves_flatness_and_event_reading(tmp_path):
     import tensorflow as tf
 
     sys.path.insert(0, ROOT)
-    from benchmarks import fid_curves
+    from benchmarks import curves as fid_curves
 
     writer = tf.summary.create_file_writer(str(tmp_path))
     with writer.as_default():
