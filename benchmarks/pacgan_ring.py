@@ -40,6 +40,22 @@ def cpu_model():
                  if line.startswith("Model name")), platform.machine())
 
 
+
+def machine_line():
+    """'N CPUs (model), TensorFlow x, Keras y': the machine line of the quality tables."""
+    import keras
+    import tensorflow as tf
+
+    cpu = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f
+                       if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return (f"{os.cpu_count()} CPUs ({cpu}), TensorFlow {tf.__version__}, "
+            f"Keras {keras.__version__}")
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3000)

@@ -26,7 +26,6 @@ and `<!-- PROBE:END -->` markers of --readme with the machine, seed and budget.
 
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -37,6 +36,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks.pacgan_ring import machine_line  # noqa: E402
 from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error  # noqa: E402
 
 BEGIN, END = "<!-- PROBE:BEGIN -->", "<!-- PROBE:END -->"
@@ -106,20 +106,6 @@ def train_and_export(variant, *, steps, seed, jit_compile, work_dir):
     return dict(trained=trained.export_path, untrained=untrained, train_s=train_s,
                 steps=steps, settings=json.loads(trained.config.to_json()))
 
-
-def machine_line():
-    import keras
-    import tensorflow as tf
-
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{os.cpu_count()} CPUs ({cpu}), TensorFlow {tf.__version__}, "
-            f"Keras {keras.__version__}")
 
 
 def _read(path):

@@ -35,7 +35,6 @@ and machine stated.
 
 import json
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -46,6 +45,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags, logging  # noqa: E402
 
+from benchmarks.pacgan_ring import machine_line  # noqa: E402
 from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error  # noqa: E402
 
 IMAGE_DATASETS = ("fashion_mnist",)
@@ -251,20 +251,6 @@ def recsys_table(result):
     return markdown_table([(row["name"], row["metrics"], row["seconds"])
                            for row in result["rows"]]).splitlines()
 
-
-def machine_line():
-    import tensorflow as tf
-    import keras
-
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f
-                       if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{os.cpu_count()} CPUs ({cpu}), "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
 
 
 def markdown(work_dir, order):
