@@ -5,6 +5,8 @@
     python benchmarks/throughput.py --variant=dcgan --jit_compile=true --json_out=dcgan.json
     python benchmarks/throughput.py --variant=dcgan \
         --precision=float32,mixed_bfloat16,mixed_float16
+    python benchmarks/throughput.py --variant=dcgan --precision=float32,mixed_bfloat16 \
+        --batch_norm=fused,keras
 
 What it does, in order:
   1. Builds the variant as `train.py` does (`training.resolve_config`, `fit_to_data`,
@@ -19,9 +21,10 @@ What it does, in order:
   4. Times large `tf.linalg.matmul`s (float32, and bfloat16 for reference) for the peak.
   5. Prints a markdown table, and writes --json_out if given.
 
-With several --precision values, steps 1-4 run for each in turn in this one process (a
-fresh model each, same seed and data), and a last table gives each one's steps/s and its
-ratio to the first. For each it also counts the Cast ops of the traced step that run, by
+With several --precision (or --batch_norm) values, steps 1-4 run for each combination in
+turn in this one process (a fresh model each, same seed and data), and a last table gives
+each one's steps/s and its ratio to the first. `--batch_norm=keras` runs the image nets'
+batch norm on Keras's separate ops instead of the fused kernel (`nets/batch_norm.py`). For each it also counts the Cast ops of the traced step that run, by
 (from, to) dtype: where a mixed policy converts between float32 and the compute dtype.
 
 Images/s counts real images consumed: batch_size x d_steps per step (the generator also
@@ -60,6 +63,9 @@ flags.DEFINE_list("peak_dtypes", ["float32", "bfloat16"],
                   "matmul dtypes to time; float32 is the MFU reference")
 flags.DEFINE_list("precision", ["float32"], "training precisions to measure in turn "
                   "(`train.py --precision` values); ratios are to the first")
+flags.DEFINE_list("batch_norm", ["fused"], "batch-norm kernels to measure in turn, with each "
+                  "precision: fused (the suite's `FusedBatchNormalization`) or keras "
+                  "(Keras's separate ops, the same layer with `fused = False`)")
 flags.DEFINE_string("json_out", None, "also write the results to this JSON file (a list "
                     "with one result per precision when several are given)")
 
@@ -146,14 +152,16 @@ def cast_ops(graph):
     return dict(sorted(counts.items()))
 
 
-def run_benchmark(precision="float32"):
-    """Everything `main` prints for one training precision, as a dict."""
+def run_benchmark(precision="float32", batch_norm="fused"):
+    """Everything `main` prints for one training precision and batch-norm kernel, as a dict."""
     import keras
     import tensorflow as tf
 
     from benchmarks import flops as flops_lib
-    from tfgan_suite import data as data_lib
-    from tfgan_suite import training
+    from benchmarks.runs import build_run
+    from tfgan_suite.nets.batch_norm import FusedBatchNormalization
+
+    FusedBatchNormalization.fused = batch_norm == "fused"
 
     overrides = dict(variant=FLAGS.variant, dataset=FLAGS.dataset,
                      batch_size=FLAGS.batch_size, jit_compile=FLAGS.jit_compile,
@@ -162,14 +170,7 @@ def run_benchmark(precision="float32"):
         overrides["data_dir"] = FLAGS.data_dir
     if FLAGS.image_size:
         overrides["image_size"] = FLAGS.image_size
-    cfg = training.resolve_config(overrides)
-    data = data_lib.load(cfg.dataset, data_dir=cfg.data_dir, image_size=cfg.image_size,
-                         seed=cfg.seed)
-    cfg = training.fit_to_data(cfg, data)
-    keras.utils.set_random_seed(cfg.seed)
-    model = training.build_model(cfg, data)
-    dataset = data_lib.make_dataset(data, batch_size=cfg.batch_size * cfg.d_steps,
-                                    seed=cfg.seed, with_labels=model.conditional)
+    cfg, data, model, dataset = build_run(overrides)
 
     load_before = os.getloadavg()
     wall, cpu, median_step = time_training(model, dataset, FLAGS.warmup, FLAGS.steps)
@@ -191,7 +192,7 @@ def run_benchmark(precision="float32"):
     achieved_per_cpu = model_flops * FLAGS.steps / cpu / 1e9
     return dict(
         variant=cfg.variant, dataset=cfg.dataset, architecture=cfg.architecture,
-        precision=cfg.precision, cast_ops=casts,
+        precision=cfg.precision, batch_norm=batch_norm, cast_ops=casts,
         data_shape=list(data.shape), batch_size=cfg.batch_size, d_steps=cfg.d_steps,
         jit_compile=cfg.jit_compile, jit_resolved=bool(model.jit_compile),
         warmup=FLAGS.warmup, steps=FLAGS.steps, seconds=wall,
@@ -251,7 +252,8 @@ def format_report(r):
         lines.append("- analytic: n/a (the accounting covers the gan/nsgan/dcgan step only); "
                      "MFU uses the profiler count.")
     casts = ", ".join(f"{k}: {v}" for k, v in r["cast_ops"].items()) or "none"
-    lines.append(f"- precision {r['precision']}; Cast ops in the traced step that run: "
+    lines.append(f"- precision {r['precision']}, batch norm {r.get('batch_norm', 'fused')}; "
+                 f"Cast ops in the traced step that run: "
                  f"{casts}.")
     lines.append(f"- matmul peak ({r['peak_size']}^3, best of {r['peak_repeats']}): "
                  + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in r["peak_gflops"].items())
@@ -272,20 +274,24 @@ def format_report(r):
 
 
 def format_comparison(results):
-    """One row per precision: steps/s (mean and median step), steps per CPU-second this
-    process got (less disturbed by other load on a shared machine), and both ratios to the
-    first precision."""
+    """One row per (precision, batch-norm kernel): steps/s (mean and median step), steps
+    per CPU-second this process got (less disturbed by other load on a shared machine), and
+    both ratios to the first row."""
     def per_cpu(r):
         return r["steps_per_s"] / r["cpu_cores_used"]
 
     base = results[0]
-    lines = [f"| precision | steps/s | median-step steps/s | images/s | steps/CPU-s | "
-             f"steps/s vs {base['precision']} | steps/CPU-s vs {base['precision']} |",
-             "|---|---|---|---|---|---|---|"]
+    first = f"{base['precision']}, {base.get('batch_norm', 'fused')} BN"
+    lines = [f"| precision | batch norm | steps/s | median-step steps/s | images/s | "
+             f"steps/CPU-s | MFU | steps/s vs {first} | steps/CPU-s vs {first} |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['precision']} | {r['steps_per_s']:.2f} | "
+        mfu = f"{100 * r['mfu']:.1f}%" if r.get("mfu") is not None else "n/a"
+        lines.append(f"| {r['precision']} | {r.get('batch_norm', 'fused')} | "
+                     f"{r['steps_per_s']:.2f} | "
                      f"{r['median_steps_per_s']:.2f} | {r['images_per_s']:.0f} | "
-                     f"{per_cpu(r):.2f} | {r['steps_per_s'] / base['steps_per_s']:.2f}x | "
+                     f"{per_cpu(r):.2f} | {mfu} | "
+                     f"{r['steps_per_s'] / base['steps_per_s']:.2f}x | "
                      f"{per_cpu(r) / per_cpu(base):.2f}x |")
     return "\n".join(lines)
 
@@ -311,11 +317,15 @@ def main(argv):
                     f"more of: {', '.join(PRECISIONS)}")
     import keras
 
+    wrong = [k for k in FLAGS.batch_norm if k not in ("fused", "keras")]
+    if wrong or not FLAGS.batch_norm:
+        usage_error(f"--batch_norm={','.join(FLAGS.batch_norm)} is not accepted; give one or "
+                    "both of: fused, keras")
     results = []
-    for precision in FLAGS.precision:
+    for precision, batch_norm in [(p, k) for p in FLAGS.precision for k in FLAGS.batch_norm]:
         keras.backend.clear_session()
         try:
-            results.append(run_benchmark(precision))
+            results.append(run_benchmark(precision, batch_norm))
         except (UnknownVariantError, config_lib.ConfigError, DataError,
                 ArchitectureError) as e:
             usage_error(str(e))

@@ -136,6 +136,44 @@ def test_throughput_script_runs_on_ring8(tmp_path):
     assert result["profiler_flops"]["live_mac"] == result["analytic_flops"]["total"]
 
 
+def test_throughput_script_compares_batch_norm_kernels(tmp_path):
+    out = tmp_path / "r.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--variant=dcgan",
+         "--dataset=fashion_mnist", "--batch_size=8", "--warmup=1", "--steps=2",
+         "--peak_size=128", "--peak_repeats=1", "--peak_dtypes=float32",
+         "--batch_norm=fused,keras", f"--json_out={out}"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    fused, plain = json.loads(out.read_text())
+    assert (fused["batch_norm"], plain["batch_norm"]) == ("fused", "keras")
+    # The fused kernel replaces Keras's moments ops, so the traced step differs in its
+    # elementwise FLOPs, never in its convolutions and matmuls.
+    assert fused["profiler_flops"]["live_mac"] == plain["profiler_flops"]["live_mac"]
+    assert fused["profiler_flops"]["live"] != plain["profiler_flops"]["live"]
+    bad = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"),
+         "--batch_norm=cudnn"], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+        timeout=120)
+    assert bad.returncode == 2 and "fused, keras" in bad.stderr
+
+
+def test_profile_step_script_on_ring8(tmp_path):
+    out = tmp_path / "p.json"
+    proc = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "benchmarks", "profile_step.py"), "--variant=nsgan",
+         "--dataset=ring8", "--warmup=2", "--steps=4", "--repeats=1", f"--json_out={out}"],
+        cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(out.read_text())
+    profile = result["profile"]
+    # One Keras step call per profiled step, and the 2-D MLPs' work is matmuls, not convs.
+    assert profile["windows"] == 4
+    assert profile["by_category"]["matmul"] > 0 and profile["by_category"]["convolution"] == 0
+    assert 0 < profile["busy_s"] <= profile["window_s"]
+    assert "| category | ms per step" in proc.stdout
+
+
 def test_quality_script_trains_evaluates_and_writes_the_readme_section(tmp_path):
     readme = tmp_path / "README.md"
     readme.write_text("# Benchmarks\n\n<!-- QUALITY:BEGIN -->\nold\n<!-- QUALITY:END -->\ntail\n")

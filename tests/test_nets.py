@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_suite import nets
+from tfgan_suite.nets.batch_norm import FusedBatchNormalization
 
 IMAGE_SHAPES = [(s, s, c) for s in (28, 32, 64) for c in (1, 3)]
 SMALL = 8  # width for shape tests: cheap to build, same topology
@@ -30,6 +31,9 @@ def dcgan28_g():
 
 
 def _layers(model, cls):
+    """Layers of exactly type `cls`; for batch norm, also the fused subclass the image nets use."""
+    if cls is keras.layers.BatchNormalization:
+        return [layer for layer in model.layers if isinstance(layer, cls)]
     return [layer for layer in model.layers if type(layer) is cls]
 
 
@@ -158,11 +162,11 @@ def test_dcgan28_layer_stacks():
     d = nets.build_discriminator("dcgan", data_shape=(28, 28, 1), width=SMALL)
     L = keras.layers
     assert [type(l) for l in g.layers] == [
-        L.InputLayer, L.Dense, L.Reshape, L.BatchNormalization, L.ReLU,
-        L.Conv2DTranspose, L.BatchNormalization, L.ReLU, L.Conv2DTranspose]
+        L.InputLayer, L.Dense, L.Reshape, FusedBatchNormalization, L.ReLU,
+        L.Conv2DTranspose, FusedBatchNormalization, L.ReLU, L.Conv2DTranspose]
     assert [type(l) for l in d.layers] == [
         L.InputLayer, L.Conv2D, L.LeakyReLU,
-        L.Conv2D, L.BatchNormalization, L.LeakyReLU, L.Flatten, L.Dense]
+        L.Conv2D, FusedBatchNormalization, L.LeakyReLU, L.Flatten, L.Dense]
 
 
 # -------------------------------------------------------------- mlp stacks

@@ -18,6 +18,7 @@ Reference:
 
 import keras
 
+from tfgan_suite.nets.batch_norm import FusedBatchNormalization
 from tfgan_suite.nets.spectral_norm import maybe_wrap
 
 # Side of the map the generator's Dense layer projects to, per image side. Each
@@ -38,7 +39,7 @@ def _kernel_init():
 
 
 def _batch_norm(name):
-    return keras.layers.BatchNormalization(
+    return FusedBatchNormalization(
         momentum=BN_MOMENTUM,
         epsilon=BN_EPSILON,
         gamma_initializer=keras.initializers.RandomNormal(mean=1.0, stddev=0.02),

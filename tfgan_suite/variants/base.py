@@ -472,7 +472,11 @@ class GANModel(keras.Model):
 
     def d_constrain(self):
         """Puts D back in its constraint set after each of its updates (clipping,
-        projections); by default D is unconstrained."""
+        projections); by default D is unconstrained.
+
+        The explicit `return` matters: AutoGraph cannot convert a body that is only a
+        docstring, and warned at every trace."""
+        return None
 
     def g_objective(self, fake, labels):
         """G's loss on its fresh samples (instance noise added), through the updated D; by
