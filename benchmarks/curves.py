@@ -1,13 +1,15 @@
-"""Reading a run's FID curves back from its TensorBoard events, and deciding whether a curve
-has flattened (for `fid_curves.py`; no flags, so tests and other scripts can import it)."""
+"""Reading a run's FID curves and training scalars back from its TensorBoard events,
+deciding whether a curve has flattened, and the rank correlation of a training scalar with
+FID (for `fid_curves.py`; no flags, so tests and other scripts can import it)."""
 
 import math
 import os
 
 
-def read_curves(run_dir):
-    """{tag: [(step, value), ...]} of the `eval*/fid@N` scalars in a run's event files
-    (the last value written at a step wins: a resumed run may write a step twice)."""
+def read_scalars(run_dir, prefixes):
+    """{tag: [(step, value), ...]} of the scalars whose tag starts with one of `prefixes`
+    in a run's event files (the last value written at a step wins: a resumed run may write
+    a step twice)."""
     import tensorflow as tf
 
     points = {}
@@ -17,11 +19,71 @@ def read_curves(run_dir):
         for raw in tf.data.TFRecordDataset(os.path.join(run_dir, name)):
             event = tf.compat.v1.Event.FromString(raw.numpy())
             for value in event.summary.value:
-                if value.tag.startswith(("eval/fid@", "eval_ema/fid@")):
+                if value.tag.startswith(tuple(prefixes)):
                     number = float(tf.make_ndarray(value.tensor)) if value.HasField(
                         "tensor") else float(value.simple_value)
                     points.setdefault(value.tag, {})[int(event.step)] = number
     return {tag: sorted(steps.items()) for tag, steps in points.items()}
+
+
+def read_curves(run_dir):
+    """{tag: [(step, value), ...]} of the `eval*/fid@N` scalars in a run's event files."""
+    return read_scalars(run_dir, ("eval/fid@", "eval_ema/fid@"))
+
+
+def _ranks(values):
+    """Ranks 1..n of `values`, ties sharing their mean rank."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            ranks[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return ranks
+
+
+def spearman(x, y):
+    """Spearman's rank correlation of two equally long sequences (Pearson's of their ranks,
+    ties averaged); None for fewer than 3 pairs or a constant sequence."""
+    if len(x) != len(y):
+        raise ValueError(f"spearman needs sequences of one length; got {len(x)} and {len(y)}")
+    if len(x) < 3:
+        return None
+    rx, ry = _ranks(list(x)), _ranks(list(y))
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    sxx = sum((a - mx) ** 2 for a in rx)
+    syy = sum((b - my) ** 2 for b in ry)
+    if sxx == 0 or syy == 0:
+        return None
+    return sxy / math.sqrt(sxx * syy)
+
+
+def interval_means(series, steps):
+    """For each step s_i of `steps` (ascending), the mean of `series` values logged in
+    (s_(i-1), s_i] (s_(-1) = -inf): a noisy training scalar summarised over the interval
+    that ends at each evaluation. None where the interval holds no value."""
+    out, previous = [], -math.inf
+    for step in steps:
+        values = [v for s, v in series if previous < s <= step and math.isfinite(v)]
+        out.append(sum(values) / len(values) if values else None)
+        previous = step
+    return out
+
+
+def signal_correlation(series, fid_curve):
+    """(Spearman rho, n) between a training scalar, averaged over each evaluation interval,
+    and the FID at the end of that interval; rho None when fewer than 3 pairs exist."""
+    finite = [(s, v) for s, v in fid_curve if math.isfinite(v)]
+    means = interval_means(series, [s for s, _ in finite])
+    pairs = [(m, v) for m, (_, v) in zip(means, finite) if m is not None]
+    if not pairs:
+        return None, 0
+    return spearman([m for m, _ in pairs], [v for _, v in pairs]), len(pairs)
 
 
 def flatness(curve, tolerance):

@@ -24,6 +24,14 @@ Runs live under --work_dir/runs/<variant> (an interrupted run resumes there); ea
 variant's result is JSON in --results_dir/<variant>.json (committed, so --report_only
 redraws everything). The table goes between the FID_CURVES markers of --readme and the
 plot (one panel per variant, FID on a log scale) to --plot.
+
+Each run also keeps one training scalar from its TensorBoard events (SIGNALS: `wgan`'s
+critic estimate `train/wasserstein`, `began`'s `train/m_global`, every other variant's
+`train/d_loss`) and reports its Spearman rank correlation with G's FID over the curve's
+evaluations, the scalar averaged over each evaluation interval (`curves.signal_correlation`):
+the WGAN and BEGAN papers' claim that their scalar tracks sample quality, against a GAN's D
+loss, which should not. That table goes between the FID_CURVES_RHO markers (--markers),
+the plot (FID and the scalar on two axes) to <--plot>_signals.png.
 """
 
 import json
@@ -39,11 +47,16 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.curves import flatness, read_curves  # noqa: E402
+from benchmarks.curves import flatness, read_curves, read_scalars, signal_correlation  # noqa: E402,E501
 from benchmarks.pacgan_ring import cpu_model  # noqa: E402
 
 DATASET = "fashion_mnist"
-BEGIN, END = "<!-- FID_CURVES:BEGIN -->", "<!-- FID_CURVES:END -->"
+# The training scalar each variant's paper says tracks sample quality (WGAN's critic
+# estimate of the Wasserstein distance, figures 3-4; BEGAN's convergence measure M_global,
+# section 3.4); every other variant's D loss, which for a GAN is not expected to.
+SIGNALS = {"wgan": "train/wasserstein", "wgan_gp": "train/wasserstein",
+           "began": "train/m_global"}
+DEFAULT_SIGNAL = "train/d_loss"
 
 flags.DEFINE_list("variants", None, "image variants (default: every registered variant "
                   "that makes images)")
@@ -66,6 +79,10 @@ flags.DEFINE_string("readme", os.path.join(ROOT, "benchmarks", "README.md"),
                     "markdown file whose FID_CURVES markers receive the table ('' = print)")
 flags.DEFINE_string("plot", os.path.join(ROOT, "benchmarks", "fid_curves.png"),
                     "where the plot goes ('' = no plot)")
+flags.DEFINE_string("markers", "FID_CURVES", "name of the --readme markers: the table goes "
+                    "between <!-- NAME:BEGIN/END -->, the correlation table between "
+                    "<!-- NAME_RHO:BEGIN/END --> (another name keeps a second set of runs, "
+                    "with its own --results_dir and --plot, apart)")
 flags.DEFINE_bool("report_only", False, "train nothing: table and plot from stored results")
 FLAGS = flags.FLAGS
 
@@ -98,7 +115,10 @@ def run_variant(variant):
     except training.Diverged as e:
         return dict(variant=variant, diverged=str(e), train_s=time.time() - start)
     train_s = time.time() - start
+    signal = SIGNALS.get(variant, DEFAULT_SIGNAL)
     record = dict(variant=variant, dataset=DATASET, steps=result.step, seed=FLAGS.seed,
+                  eval_every=FLAGS.eval_every, signal=signal,
+                  train=read_scalars(run_dir, (signal,)),
                   ema_decay=FLAGS.ema_decay, ema_start=FLAGS.ema_start,
                   eval_samples=FLAGS.eval_samples, final_samples=FLAGS.final_samples,
                   train_s=train_s, curves=read_curves(run_dir), final={})
@@ -172,10 +192,59 @@ def table(results, tolerance):
                                                 f"falling ({state[1]:.0%})"))
         ema = r["final"].get("ema", {})
         pr = (f"{ema['precision']:.2f} / {ema['recall']:.2f}" if "precision" in ema else "-")
-        lines.append(f"| `{name}` | {r['steps']:,} | {cells[0]} | {cells[1]} | "
+        every = f" (every {r['eval_every']:,})" if "eval_every" in r else ""
+        lines.append(f"| `{name}` | {r['steps']:,}{every} | {cells[0]} | {cells[1]} | "
                      f"{'; '.join(best) or '-'} | {'; '.join(verdicts) or '-'} | {pr} | "
                      f"{r['train_s'] / 60:.0f} min |")
     return "\n".join(lines)
+
+
+def signal_table(results):
+    """Per variant with a stored training scalar: its rank correlation with the raw G's FID
+    over the curve's evaluations (the scalar averaged over each evaluation interval)."""
+    lines = ["| variant | training scalar | evaluations | Spearman ρ with FID | steps |",
+             "|---|---|---:|---:|---:|"]
+    for name, r in sorted(results.items()):
+        if not r.get("train") or r.get("signal") not in r["train"]:
+            continue
+        rho, n = signal_correlation(r["train"][r["signal"]], _curve(r, "eval"))
+        rho_text = f"{rho:+.2f}" if rho is not None else "-"
+        lines.append(f"| `{name}` | `{r['signal']}` | {n} | {rho_text} | {r['steps']:,} |")
+    return "\n".join(lines)
+
+
+def plot_signals(results, path):
+    """One panel per variant with a stored training scalar: FID and the scalar against
+    steps, on two y axes."""
+    names = [n for n, r in sorted(results.items())
+             if r.get("train") and r.get("signal") in r["train"] and _curve(r, "eval")]
+    if not names:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes.flat, names):
+        r = results[name]
+        curve = [(s, v) for s, v in _curve(r, "eval") if math.isfinite(v)]
+        ax.plot(*zip(*curve), "-", marker=".", color="C0", label="FID (G)")
+        ax.set_yscale("log")
+        ax.set_ylabel("FID", fontsize=8, color="C0")
+        twin = ax.twinx()
+        twin.plot(*zip(*r["train"][r["signal"]]), "-", color="C1", alpha=0.6, linewidth=0.8)
+        twin.set_ylabel(r["signal"], fontsize=8, color="C1")
+        rho, n = signal_correlation(r["train"][r["signal"]], curve)
+        ax.set_title(f"{name}: ρ = {rho:+.2f} over {n}" if rho is not None else name,
+                     fontsize=9)
+        ax.set_xlabel("generator steps", fontsize=8)
+        ax.tick_params(labelsize=7)
+        twin.tick_params(labelsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    print(f"wrote {path}")
 
 
 def machine_line(results):
@@ -185,7 +254,8 @@ def machine_line(results):
     first = records[0] if records else {}
     return (f"Measured on {'; '.join(cpus) or '-'}, {', '.join(dates) or '-'}; seed "
             f"{first.get('seed', '-')}, EMA decay {first.get('ema_decay', '-')} from step "
-            f"{first.get('ema_start', '-')}; curve points every {FLAGS.eval_every:,} steps on "
+            f"{first.get('ema_start', '-')}; curve points every 1,000 steps unless the steps "
+            f"column says otherwise, on "
             f"{first.get('eval_samples', '-'):,} samples against the training images; final "
             f"FID on {first.get('final_samples', '-'):,} samples against the test split "
             "(the shipped classifier's features); flat = the best FID of the curve's last "
@@ -230,7 +300,13 @@ def plot(results, path):
     print(f"wrote {path}")
 
 
+def _markers(name):
+    return f"<!-- {name}:BEGIN -->", f"<!-- {name}:END -->"
+
+
 def report(results):
+    BEGIN, END = _markers(FLAGS.markers)
+    SIGNAL_BEGIN, SIGNAL_END = _markers(FLAGS.markers + "_RHO")
     body = machine_line(results) + "\n\n" + table(results, FLAGS.flat_tolerance)
     print(body)
     if FLAGS.readme:
@@ -243,8 +319,20 @@ def report(results):
         with open(FLAGS.readme, "w") as f:
             f.write(text)
         print(f"wrote the table into {FLAGS.readme}")
+    signals = signal_table(results)
+    print(signals)
+    if FLAGS.readme:
+        with open(FLAGS.readme) as f:
+            text = f.read()
+        if SIGNAL_BEGIN in text and SIGNAL_END in text:
+            head, rest = text.split(SIGNAL_BEGIN, 1)
+            text = (head + SIGNAL_BEGIN + "\n" + signals + "\n" + SIGNAL_END
+                    + rest.split(SIGNAL_END, 1)[1])
+            with open(FLAGS.readme, "w") as f:
+                f.write(text)
     if FLAGS.plot:
         plot(results, FLAGS.plot)
+        plot_signals(results, os.path.splitext(FLAGS.plot)[0] + "_signals.png")
 
 
 def main(argv):

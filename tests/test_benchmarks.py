@@ -322,3 +322,40 @@ def test_fid_curves_flatness_and_event_reading(tmp_path):
     flat, fall = fid_curves.flatness(list(enumerate([80.0, 40.0, 20.0, 25.0, 10.0])), 0.05)
     assert not flat and abs(fall - 0.5) < 1e-12
     assert fid_curves.flatness([(0, 1.0), (1, float("nan"))], 0.05) is None
+
+
+def test_fid_curves_training_scalars_and_rank_correlation(tmp_path):
+    """Training scalars come back from the events; Spearman's rho equals scipy's (ties
+    included); each evaluation is paired with the scalar's mean over its interval."""
+    import tensorflow as tf
+    from scipy import stats
+
+    sys.path.insert(0, ROOT)
+    from benchmarks import curves
+
+    writer = tf.summary.create_file_writer(str(tmp_path))
+    with writer.as_default():
+        for step in (100, 200, 300, 400):
+            tf.summary.scalar("train/wasserstein", float(step) / 100, step=step)
+        tf.summary.scalar("eval/fid@500", 9.0, step=200)
+    writer.close()
+    assert curves.read_scalars(str(tmp_path), ("train/",)) == {
+        "train/wasserstein": [(100, 1.0), (200, 2.0), (300, 3.0), (400, 4.0)]}
+
+    rng = np.random.default_rng(0)
+    for x, y in ((rng.normal(size=12), rng.normal(size=12)),
+                 ([1, 2, 2, 3, 5, 5, 5], [7, 1, 3, 3, 2, 9, 4])):
+        assert abs(curves.spearman(x, y) - stats.spearmanr(x, y).statistic) < 1e-12
+    assert curves.spearman([1, 2], [2, 1]) is None
+    assert curves.spearman([1, 1, 1], [1, 2, 3]) is None
+    with pytest.raises(ValueError):
+        curves.spearman([1, 2, 3], [1, 2])
+
+    series = [(50, 10.0), (100, 8.0), (150, 6.0), (200, 4.0), (250, float("nan")),
+              (300, 3.0), (400, 1.0)]
+    # (-inf, 100]: 10, 8 -> 9; (100, 200]: 6, 4 -> 5; (200, 300]: 3 (NaN dropped); (300, 350]: none
+    assert curves.interval_means(series, [100, 200, 300, 350]) == [9.0, 5.0, 3.0, None]
+    fid = [(100, 90.0), (200, 60.0), (300, 70.0), (350, 50.0), (400, 40.0)]
+    rho, n = curves.signal_correlation(series, fid)
+    # pairs (9, 90), (5, 60), (3, 70), (1, 40): ranks x 4,3,2,1 and y 4,2,3,1 -> rho 0.8
+    assert n == 4 and abs(rho - 0.8) < 1e-12
