@@ -407,6 +407,34 @@ def ema_replicas(strategy, out_dir):
     return out
 
 
+def precision_replicas(strategy, out_dir):
+    """Mixed precision under --strategy=mirrored: dcgan (batch norm) and wgan_gp (the
+    gradient penalty's nested tape) train a few steps in each policy on 2 replicas, stay
+    finite, keep float32 variables, and keep the replicas' trainable copies equal (the
+    all-reduced update, loss-scaled under float16, is the same on both)."""
+    out = {}
+    data = helpers.tiny_images(n=32)
+    for precision in ("mixed_bfloat16", "mixed_float16"):
+        for variant in ("dcgan", "wgan_gp"):
+            cfg = training.resolve_config(dict(
+                variant=variant, strategy="mirrored", precision=precision, steps=3,
+                batch_size=8, width=4, latent_dim=8, d_steps=2, export=False,
+                run_dir=os.path.join(out_dir, f"{variant}_{precision}"), sample_every=3))
+            result = training.train(cfg, data=data, verbose=0)
+            model = result.model
+            players = model.generator.trainable_weights + model.discriminator.trainable_weights
+            key = f"{variant}_{precision}"
+            out[key + "_steps"] = result.step
+            out[key + "_finite"] = finite(model.generator.weights + model.discriminator.weights)
+            out[key + "_float32_vars"] = all(v.dtype == "float32" for v in players)
+            out[key + "_copy_gap"] = copy_gap(players)
+            out[key + "_policy"] = model.generator.layers[1].dtype_policy.name
+            if precision == "mixed_float16":
+                out[key + "_scales"] = [float(model.d_optimizer.dynamic_scale.numpy()),
+                                        float(model.g_optimizer.dynamic_scale.numpy())]
+    return out
+
+
 CASES = {
     "gan_closed_form": gan_closed_form,
     "lipschitz": lipschitz,
@@ -415,6 +443,7 @@ CASES = {
     "cgan_bigan": cgan_bigan,
     "irgan": irgan,
     "ema": ema_replicas,
+    "precision": precision_replicas,
 }
 
 

@@ -99,6 +99,20 @@ def check_ema(out):
     assert out["ema_trainable_copy_gap"] == 0.0 and out["finite"] and out["paths_paired"], out
 
 
+def check_precision(out):
+    for precision in ("mixed_bfloat16", "mixed_float16"):
+        for variant in ("dcgan", "wgan_gp"):
+            key = f"{variant}_{precision}"
+            assert out[key + "_steps"] == 3 and out[key + "_finite"], out
+            assert out[key + "_float32_vars"] and out[key + "_policy"] == precision, out
+            assert out[key + "_copy_gap"] == 0.0, out
+    # float16: both players' optimizers carry a loss scale (2^15 at the start, halved on
+    # an overflow), the same on both replicas since the update is mirrored.
+    for variant in ("dcgan", "wgan_gp"):
+        scales = out[f"{variant}_mixed_float16_scales"]
+        assert all(0 < s <= 2.0 ** 15 for s in scales), out
+
+
 CHECKS = {
     "gan_closed_form": check_gan_closed_form,
     "lipschitz": check_lipschitz,
@@ -107,6 +121,7 @@ CHECKS = {
     "cgan_bigan": check_cgan_bigan,
     "irgan": check_irgan,
     "ema": check_ema,
+    "precision": check_precision,
 }
 
 
