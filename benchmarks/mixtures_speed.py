@@ -3,6 +3,7 @@
 
     python benchmarks/mixtures_speed.py                       # nsgan, ring8, 20,000 steps
     python benchmarks/mixtures_speed.py --variant=wgan_gp --counts=1,100 --steps=5000
+    python benchmarks/mixtures_speed.py --counts=100 --intra_op_threads=1 --inter_op_threads=2
 
 A 2-D step does little arithmetic (two small MLPs on a batch of 64 points), so its time is
 mostly the cost of one call into the traced step and of the callbacks after it; running k
@@ -37,6 +38,10 @@ flags.DEFINE_enum("dataset", "ring8", ["ring8", "grid25"], "2-D mixture")
 flags.DEFINE_integer("steps", None, "steps per run; default: the plain command's")
 flags.DEFINE_list("counts", ["1", "10", "100"], "steps per call to compare")
 flags.DEFINE_boolean("command", True, "also time the plain `train.py` command")
+flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow's threads inside one op (0 = its "
+                     "default, one per core); the plain command keeps its default")
+flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow's threads running independent ops "
+                     "side by side (0 = its default)")
 flags.DEFINE_string("json_out", None, "also write the results to this JSON file")
 FLAGS = flags.FLAGS
 
@@ -71,6 +76,13 @@ def time_command(variant, dataset, steps):
 
 def main(argv):
     del argv
+    import tensorflow as tf
+
+    # Before TensorFlow runs anything: the thread pools are fixed at their first use.
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    if FLAGS.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     base = dict(variant=FLAGS.variant, dataset=FLAGS.dataset)
     if FLAGS.steps is not None:
         base["steps"] = FLAGS.steps
@@ -82,10 +94,14 @@ def main(argv):
     command_s = time_command(FLAGS.variant, FLAGS.dataset, FLAGS.steps) if FLAGS.command \
         else None
     report = dict(variant=FLAGS.variant, dataset=FLAGS.dataset, cpu=cpu_model(),
+                  intra_op_threads=FLAGS.intra_op_threads,
+                  inter_op_threads=FLAGS.inter_op_threads,
                   cpus=os.cpu_count(), load_average=os.getloadavg(), rows=rows,
                   command_s=None if command_s is None else round(command_s, 1))
     print(f"{FLAGS.variant} on {FLAGS.dataset}; CPU: {report['cpu']} ({report['cpus']} "
-          f"logical CPUs), load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+          f"logical CPUs), load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
+          f"TensorFlow threads: intra-op {FLAGS.intra_op_threads or 'default'}, inter-op "
+          f"{FLAGS.inter_op_threads or 'default'}")
     print("| steps per call | steps | train() s | steps/s | vs 1 per call |")
     print("|---:|---:|---:|---:|---:|")
     first = rows[0]["steps_per_s"]
