@@ -33,6 +33,8 @@ def error_lines(stderr):
     (["--no_such_flag=1"], "Unknown command line flag 'no_such_flag'"),
     (["--steps=abc"], "--steps=abc"),
     (["--dataset=ring8", "--architecture=dcgan"], "pass --architecture=mlp"),
+    (["--g_norm=layer"], "--g_norm=layer is not accepted; use one of: batch, none"),
+    (["--dataset=ring8", "--g_norm=batch"], "has no batch norm; g_norm accepts 'none'"),
     (["stray"], "unexpected arguments stray"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, args, expected):

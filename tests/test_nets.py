@@ -12,6 +12,7 @@ import pytest
 import tensorflow as tf
 
 from tfgan_suite import nets
+from tfgan_suite.nets import autoencoder
 from tfgan_suite.nets.batch_norm import FusedBatchNormalization
 
 IMAGE_SHAPES = [(s, s, c) for s in (28, 32, 64) for c in (1, 3)]
@@ -270,6 +271,44 @@ def test_layer_norm_critic_treats_examples_independently():
     assert not np.allclose(d(x, training=True)[:1], d(x[:2], training=True)[:1], atol=1e-5)
 
 
+@pytest.mark.parametrize("architecture,shape", [
+    ("dcgan", (28, 28, 1)), ("dcgan", (64, 64, 3)), ("mlp", (28, 28, 1)), ("pacgan", (2,))])
+def test_generator_without_batch_norm(architecture, shape):
+    # g_norm="none" (WGAN-GP section 5's no-BN generator): same layers minus every BN,
+    # and each layer that BN followed gets the bias BN's offset stood in for.
+    with_bn = nets.build_generator(architecture, data_shape=shape, latent_dim=8, width=SMALL)
+    without = nets.build_generator(architecture, data_shape=shape, latent_dim=8, width=SMALL,
+                                   norm="none")
+    bn_names = [l.name for l in _layers(with_bn, keras.layers.BatchNormalization)]
+    assert bn_names and not _norm_layers(without)
+    assert [l.name for l in without.layers] == [l.name for l in with_bn.layers
+                                                if l.name not in bn_names]
+    # the nearest layer with weights before each BN (dcgan: a Reshape sits between)
+    followed = {next(p.name for p in reversed(with_bn.layers[:i]) if hasattr(p, "use_bias"))
+                for i, l in enumerate(with_bn.layers) if l.name in bn_names}
+    assert len(followed) == len(bn_names)
+    for layer in without.layers:
+        if layer.name in followed:
+            assert layer.use_bias and not with_bn.get_layer(layer.name).use_bias
+    assert without(tf.zeros([3, 8])).shape == (3,) + shape
+    # an explicit "batch" builds exactly the default network
+    explicit = nets.build_generator(architecture, data_shape=shape, latent_dim=8, width=SMALL,
+                                    norm="batch")
+    assert [l.name for l in explicit.layers] == [l.name for l in with_bn.layers]
+
+
+def test_generator_without_batch_norm_treats_examples_independently():
+    # What dropping BN is for: in training mode a BN generator's output for one z depends
+    # on the rest of the batch; without BN it must not.
+    z = np.random.default_rng(2).normal(size=(4, 8)).astype("float32")
+    g = nets.build_generator("dcgan", data_shape=(28, 28, 1), latent_dim=8, width=SMALL,
+                             norm="none")
+    np.testing.assert_allclose(g(z, training=True)[:1], g(z[:1], training=True),
+                               rtol=1e-4, atol=1e-6)
+    g = nets.build_generator("dcgan", data_shape=(28, 28, 1), latent_dim=8, width=SMALL)
+    assert not np.allclose(g(z, training=True)[:1], g(z[:2], training=True)[:1], atol=1e-4)
+
+
 # ------------------------------------------------------------------ errors
 
 
@@ -303,6 +342,12 @@ def test_layer_norm_critic_treats_examples_independently():
     (lambda: nets.build_generator("mlp", data_shape=28, latent_dim=8),
      ["data_shape", "tuple"]),
     (lambda: nets.default_architecture("audio"), ["'image'", "'points'", "audio"]),
+    (lambda: nets.build_generator("dcgan", data_shape=(28, 28, 1), latent_dim=8,
+                                  norm="layer"), ["g_norm", "'batch'", "'none'", "'layer'"]),
+    (lambda: nets.build_generator("mlp", data_shape=(2,), latent_dim=8, norm="batch"),
+     ["mlp", "(2,)", "no batch norm", "'none'"]),
+    (lambda: autoencoder.build_players("began", data_shape=(28, 28, 1), latent_dim=8,
+                                       g_norm="batch"), ["began", "no batch norm"]),
     # pacgan: 2-D points only, its discriminator also on M packed points
     (lambda: nets.build_generator("pacgan", data_shape=(28, 28, 1), latent_dim=8),
      ["pacgan", "2-D points (2,)", "(28, 28, 1)", "--architecture=dcgan or mlp"]),

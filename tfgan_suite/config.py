@@ -61,6 +61,10 @@ class Config:
                                     "for 2-D data",
                                     check=optional(one_of("batch", "layer", "none")),
                                     group="model")
+    g_norm: Optional[str] = setting(None, "generator normalisation: batch or none (no batch "
+                                    "norm in G, as in WGAN-GP's section 5); default: the "
+                                    "architecture's (batch for dcgan, pacgan and mlp images)",
+                                    check=optional(one_of("batch", "none")), group="model")
     d_spectral_norm: bool = setting(False, "spectral normalisation W/sigma(W) on every layer "
                                     "of the discriminator (Miyato et al. 2018)", group="model")
     latent_dim: int = setting(64, "size of the latent vector z", check=at_least(1),

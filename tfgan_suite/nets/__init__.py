@@ -48,6 +48,8 @@ _REGISTRY = {
 
 ARCHITECTURES = tuple(_REGISTRY)
 NORMS = ("batch", "layer", "none")
+# Generator normalisation: DCGAN's batch norm, or none (WGAN-GP section 5's no-BN G).
+G_NORMS = ("batch", "none")
 IMAGE_SIZES = (28, 32, 64)
 IMAGE_CHANNELS = (1, 3)
 
@@ -70,7 +72,28 @@ def default_architecture(kind):
     return _DEFAULTS[kind]
 
 
-def build_generator(architecture, *, data_shape, latent_dim, width=64, name="generator"):
+def generator_has_batch_norm(architecture, data_shape):
+    """Whether `architecture`'s generator for `data_shape` has batch norm to keep or drop
+    (dcgan and pacgan always; mlp for images only, its 2-D generator has none)."""
+    return architecture in ("dcgan", "pacgan") or (architecture == "mlp"
+                                                   and len(tuple(data_shape)) == 3)
+
+
+def check_g_norm(architecture, data_shape, norm):
+    """Refuses a generator normalisation `architecture` cannot build (one line, what is
+    accepted); None means the architecture's own."""
+    if norm is None:
+        return
+    if not isinstance(norm, str) or norm not in G_NORMS:
+        raise ArchitectureError(f"g_norm must be one of {_quoted(G_NORMS)}; got {norm!r}")
+    if norm == "batch" and not generator_has_batch_norm(architecture, data_shape):
+        raise ArchitectureError(
+            f"the {architecture} generator for data of shape {tuple(data_shape)} has no "
+            "batch norm; g_norm accepts 'none' for it, or leave it unset")
+
+
+def build_generator(architecture, *, data_shape, latent_dim, width=64, norm=None,
+                    name="generator"):
     """Builds a generator that maps latent vectors to examples.
 
     Images come out through tanh, so in [-1, 1] like the data pipeline's
@@ -84,6 +107,9 @@ def build_generator(architecture, *, data_shape, latent_dim, width=64, name="gen
         latent_dim: size of z.
         width: network width; for dcgan the channels of the last hidden block
             (ngf), deeper blocks use 2x, 4x, 8x.
+        norm: None (the architecture's own: batch norm in dcgan, pacgan and the mlp
+            image generator), "batch", or "none" (no batch norm anywhere in G, biased
+            layers instead: the generator WGAN-GP's section 5 trains and clipping fails on).
         name: model name.
 
     Returns:
@@ -92,13 +118,14 @@ def build_generator(architecture, *, data_shape, latent_dim, width=64, name="gen
 
     Raises:
         ArchitectureError: for an unknown architecture, a data shape it cannot
-            build, or a non-positive `latent_dim` / `width`.
+            build, a non-positive `latent_dim` / `width`, or a `norm` it has not.
     """
     spec = _lookup(architecture)
     data_shape = _check_data_shape(architecture, spec, data_shape)
     latent_dim = _check_positive("latent_dim", latent_dim)
     width = _check_positive("width", width)
-    return spec.generator(data_shape, latent_dim, width, name)
+    check_g_norm(architecture, data_shape, norm)
+    return spec.generator(data_shape, latent_dim, width, name, batch_norm=norm != "none")
 
 
 def build_discriminator(architecture, *, data_shape, width=64, norm="batch",

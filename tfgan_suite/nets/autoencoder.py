@@ -61,7 +61,7 @@ class AutoEncoder(keras.Model):
 
 
 def build_players(architecture, *, data_shape, latent_dim, width=64, hidden=64,
-                  norm="none"):
+                  norm="none", g_norm=None):
     """The generator and the auto-encoder discriminator of an energy-based variant.
 
     Args:
@@ -74,6 +74,8 @@ def build_players(architecture, *, data_shape, latent_dim, width=64, hidden=64,
             fully connected bottleneck, as in EBGAN's.
         norm: normalisation of the dcgan auto-encoder's hidden layers: "batch", "layer"
             or "none" (began and mlp have none, as in the papers).
+        g_norm: the generator's normalisation (`nets.build_generator`'s `norm`; BEGAN's
+            generator has none, so it accepts only None or "none").
 
     Returns:
         (generator, AutoEncoder)
@@ -96,17 +98,18 @@ def build_players(architecture, *, data_shape, latent_dim, width=64, hidden=64,
     data_shape = tuple(int(d) for d in data_shape)
     if architecture == "mlp":
         generator = nets.build_generator("mlp", data_shape=data_shape,
-                                         latent_dim=latent_dim, width=width)
+                                         latent_dim=latent_dim, width=width, norm=g_norm)
         return generator, mlp_autoencoder(data_shape, width, hidden)
     _check_image_shape(architecture, data_shape)
     if architecture == "began":
+        nets.check_g_norm("began", data_shape, g_norm)
         generator = began.generator(data_shape, latent_dim, width, "generator")
         autoencoder = AutoEncoder(began.encoder(data_shape, width, hidden),
                                   began.decoder(data_shape, width, hidden),
                                   name="discriminator")
         return generator, autoencoder
     generator = nets.build_generator("dcgan", data_shape=data_shape,
-                                     latent_dim=latent_dim, width=width)
+                                     latent_dim=latent_dim, width=width, norm=g_norm)
     return generator, dcgan_autoencoder(data_shape, width, norm)
 
 

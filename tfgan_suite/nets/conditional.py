@@ -59,7 +59,7 @@ def _label_input():
 
 
 def build_generator(architecture, *, data_shape, latent_dim, num_classes, embedding_dim=16,
-                    width=64, name="generator"):
+                    width=64, norm=None, name="generator"):
     """Builds G(z, y): the unconditional generator fed with [z, embed(y)].
 
     Args:
@@ -70,6 +70,7 @@ def build_generator(architecture, *, data_shape, latent_dim, num_classes, embedd
         embedding_dim: size E of the learned label embedding (N(0, 1) initialised, so a
             label starts as strong as E coordinates of z).
         width: network width, as for the unconditional generator.
+        norm: the body's normalisation, as for the unconditional generator.
         name: model name.
 
     Returns:
@@ -87,7 +88,7 @@ def build_generator(architecture, *, data_shape, latent_dim, num_classes, embedd
     _check(architecture, data_shape, num_classes, embedding_dim)
     body = nets.build_generator(architecture, data_shape=data_shape,
                                 latent_dim=latent_dim + embedding_dim, width=width,
-                                name=f"{name}_body")
+                                norm=norm, name=f"{name}_body")
     z = keras.Input(shape=(latent_dim,), dtype="float32", name="z")
     label = _label_input()
     embedded = keras.layers.Embedding(

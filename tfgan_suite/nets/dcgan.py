@@ -56,7 +56,7 @@ def _num_blocks(image_size):
     return blocks
 
 
-def generator(data_shape, latent_dim, width, name):
+def generator(data_shape, latent_dim, width, name, batch_norm=True):
     """Builds the DCGAN generator.
 
     Layer stack for n = number of stride-2 blocks (2 for 28x28, 3 for 32x32,
@@ -68,13 +68,16 @@ def generator(data_shape, latent_dim, width, name):
                     no bias) -> BN -> ReLU]
         -> Conv2DTranspose(C, 4, stride 2, same, tanh, float32)
 
-    The last hidden block has `width` channels (DCGAN's ngf).
+    The last hidden block has `width` channels (DCGAN's ngf). Without batch norm
+    (`batch_norm=False`, the no-BN generator of WGAN-GP's section 5) every BN is
+    dropped and the Dense and hidden transposed convolutions get biases instead.
 
     Args:
         data_shape: (H, W, C), already validated.
         latent_dim: size of z.
         width: channels of the last hidden block.
         name: model name.
+        batch_norm: keep DCGAN's batch norm after the projection and each hidden block.
 
     Returns:
         A functional `keras.Model` mapping float32 [N, latent_dim] to float32
@@ -87,12 +90,13 @@ def generator(data_shape, latent_dim, width, name):
     z = keras.Input(shape=(latent_dim,), dtype="float32", name="z")
     x = keras.layers.Dense(
         start * start * filters,
-        use_bias=False,
+        use_bias=not batch_norm,
         kernel_initializer=_kernel_init(),
         name="project",
     )(z)
     x = keras.layers.Reshape((start, start, filters), name="project_reshape")(x)
-    x = _batch_norm("project_bn")(x)
+    if batch_norm:
+        x = _batch_norm("project_bn")(x)
     x = keras.layers.ReLU(name="project_relu")(x)
     for i in range(1, blocks):
         filters //= 2
@@ -101,11 +105,12 @@ def generator(data_shape, latent_dim, width, name):
             KERNEL_SIZE,
             strides=2,
             padding="same",
-            use_bias=False,
+            use_bias=not batch_norm,
             kernel_initializer=_kernel_init(),
             name=f"up{i}",
         )(x)
-        x = _batch_norm(f"up{i}_bn")(x)
+        if batch_norm:
+            x = _batch_norm(f"up{i}_bn")(x)
         x = keras.layers.ReLU(name=f"up{i}_relu")(x)
     images = keras.layers.Conv2DTranspose(
         channels,

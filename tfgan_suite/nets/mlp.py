@@ -52,7 +52,7 @@ def _is_image(data_shape):
     return len(data_shape) == 3
 
 
-def generator(data_shape, latent_dim, width, name):
+def generator(data_shape, latent_dim, width, name, batch_norm=True):
     """Builds the fully connected generator.
 
     Points (data_shape == (2,)):
@@ -64,11 +64,14 @@ def generator(data_shape, latent_dim, width, name):
         z -> 3 x [Dense(4w, 8w, 16w; no bias) -> BN -> LeakyReLU(0.2)]
           -> Dense(H*W*C, tanh, float32) -> Reshape(H, W, C)
 
+    (`batch_norm=False`: the image generator's Dense layers have biases and no BN.)
+
     Args:
         data_shape: (2,) or (H, W, C), already validated.
         latent_dim: size of z.
         width: hidden-unit scale (64 gives the reference sizes).
         name: model name.
+        batch_norm: keep the image generator's batch norm (the points one has none).
 
     Returns:
         A functional `keras.Model` mapping float32 [N, latent_dim] to float32
@@ -84,8 +87,9 @@ def generator(data_shape, latent_dim, width, name):
         return keras.Model(z, points, name=name)
 
     for i, units in enumerate((4 * width, 8 * width, 16 * width), start=1):
-        x = keras.layers.Dense(units, use_bias=False, name=f"hidden{i}")(x)
-        x = _batch_norm(f"hidden{i}_bn")(x)
+        x = keras.layers.Dense(units, use_bias=not batch_norm, name=f"hidden{i}")(x)
+        if batch_norm:
+            x = _batch_norm(f"hidden{i}_bn")(x)
         x = keras.layers.LeakyReLU(LEAKY_SLOPE, name=f"hidden{i}_lrelu")(x)
     x = keras.layers.Dense(
         math.prod(data_shape), activation="tanh", dtype="float32", name="to_pixels"

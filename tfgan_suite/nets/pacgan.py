@@ -55,7 +55,7 @@ def _init():
     return keras.initializers.RandomNormal(stddev=INIT_STD)
 
 
-def generator(data_shape, latent_dim, width, name):
+def generator(data_shape, latent_dim, width, name, batch_norm=True):
     """Builds PacGAN's generator: 4 x [Dense -> BN -> ReLU] -> Dense(2), linear output.
 
     Args:
@@ -63,6 +63,7 @@ def generator(data_shape, latent_dim, width, name):
         latent_dim: size of z (the paper: 2).
         width: hidden-unit scale (64 gives 400 units).
         name: model name.
+        batch_norm: keep the BN of each hidden layer (False: biased Dense layers instead).
 
     Returns:
         A functional `keras.Model` from float32 [N, latent_dim] to float32 [N, 2] in data
@@ -72,10 +73,11 @@ def generator(data_shape, latent_dim, width, name):
     z = keras.Input(shape=(latent_dim,), dtype="float32", name="z")
     x = z
     for i in range(1, G_LAYERS + 1):
-        x = keras.layers.Dense(units, use_bias=False, kernel_initializer=_init(),
+        x = keras.layers.Dense(units, use_bias=not batch_norm, kernel_initializer=_init(),
                                name=f"hidden{i}")(x)
-        x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
-                                            name=f"hidden{i}_bn")(x)
+        if batch_norm:
+            x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
+                                                name=f"hidden{i}_bn")(x)
         x = keras.layers.ReLU(name=f"hidden{i}_relu")(x)
     points = keras.layers.Dense(data_shape[0], kernel_initializer=_init(), dtype="float32",
                                 name="to_points")(x)

@@ -163,12 +163,13 @@ class GANModel(keras.Model):
     @staticmethod
     def standard_players(cfg, data):
         """(generator, discriminator) of `cfg.architecture` with the Config's width,
-        latent size, D normalisation and spectral norm; variants that reshape the
+        latent size, G and D normalisation and spectral norm; variants that reshape the
         discriminator (mcgan's feature critic) start from these."""
         from tfgan_suite import nets
 
         generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
-                                         latent_dim=cfg.latent_dim, width=cfg.width)
+                                         latent_dim=cfg.latent_dim, width=cfg.width,
+                                         norm=cfg.g_norm)
         discriminator = nets.build_discriminator(
             cfg.architecture, data_shape=data.shape, width=cfg.width, norm=cfg.d_norm,
             spectral_norm=cfg.d_spectral_norm, pack=cfg.pack)

@@ -107,7 +107,7 @@ def auto_encoder_players(cfg, data):
     check_auto_encoder_settings(cfg)
     return autoencoder.build_players(
         cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
-        width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm)
+        width=cfg.width, hidden=cfg.began_hidden, norm=cfg.d_norm, g_norm=cfg.g_norm)
 
 
 class BEGAN(GANModel):

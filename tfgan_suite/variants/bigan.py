@@ -108,7 +108,8 @@ class BiGAN(GANModel):
         from tfgan_suite.nets import bigan
 
         generator = nets.build_generator(cfg.architecture, data_shape=data.shape,
-                                         latent_dim=cfg.latent_dim, width=cfg.width)
+                                         latent_dim=cfg.latent_dim, width=cfg.width,
+                                         norm=cfg.g_norm)
         discriminator = bigan.build_joint_discriminator(
             cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
             width=cfg.width, norm=cfg.d_norm, spectral_norm=cfg.d_spectral_norm)

@@ -76,7 +76,7 @@ class ConditionalGAN(GANModel):
         generator = conditional.build_generator(
             cfg.architecture, data_shape=data.shape, latent_dim=cfg.latent_dim,
             num_classes=data.num_classes, embedding_dim=cfg.label_embedding_dim,
-            width=cfg.width)
+            width=cfg.width, norm=cfg.g_norm)
         discriminator = conditional.build_discriminator(
             cfg.architecture, data_shape=data.shape, num_classes=data.num_classes,
             conditioning=cfg.conditioning, embedding_dim=cfg.label_embedding_dim,
