@@ -4,6 +4,8 @@
     python benchmarks/fid_curves.py                          # every image variant, 10,000 steps
     python benchmarks/fid_curves.py --variants=dcgan,sngan --steps=20000
     python benchmarks/fid_curves.py --report_only            # table and plot from stored runs
+    python benchmarks/fid_curves.py --variants=wgan,wgan_gp --overrides=g_norm=none \
+        --results_dir=benchmarks/results/g_norm_none --markers=G_NORM_NONE   # WGAN-GP sec. 5
 
 Why: a single FID at a fixed budget says little when FID is still falling; a row counts as
 converged only when its curve has flattened. For each variant of --variants this trains
@@ -83,6 +85,9 @@ flags.DEFINE_string("markers", "FID_CURVES", "name of the --readme markers: the 
                     "between <!-- NAME:BEGIN/END -->, the correlation table between "
                     "<!-- NAME_RHO:BEGIN/END --> (another name keeps a second set of runs, "
                     "with its own --results_dir and --plot, apart)")
+flags.DEFINE_list("overrides", [], "KEY=VALUE settings applied to every run on top of the "
+                  "variant's defaults (e.g. g_norm=none); each run is then named "
+                  "VARIANT+KEY=VALUE, so its results sit beside the plain runs")
 flags.DEFINE_bool("report_only", False, "train nothing: table and plot from stored results")
 FLAGS = flags.FLAGS
 
@@ -93,7 +98,27 @@ def image_variants():
     return [name for name, spec in REGISTRY.items() if "image" in spec.model.data_kinds]
 
 
-def run_variant(variant):
+def parse_overrides(items):
+    """{"key": value} from ["key=value", ...]: numbers and true/false as JSON reads them,
+    anything else a string (g_norm=none stays "none")."""
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--overrides takes KEY=VALUE items; got {item!r}")
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out
+
+
+def run_name(variant, items):
+    """A run's name: the variant, then each override (`wgan+g_norm=none`)."""
+    return "+".join([variant] + list(items))
+
+
+def run_variant(variant, overrides=None, name=None):
     """Trains (or resumes) one run, exports raw and EMA generators, measures both."""
     import dataclasses
 
@@ -102,9 +127,10 @@ def run_variant(variant):
     from tfgan_suite import training
     from tfgan_suite.evaluate import evaluate_model
 
-    run_dir = os.path.join(FLAGS.work_dir, "runs", variant)
+    name = name or variant
+    run_dir = os.path.join(FLAGS.work_dir, "runs", name)
     cfg = training.resolve_config(dict(
-        variant=variant, dataset=DATASET, steps=FLAGS.steps, seed=FLAGS.seed,
+        overrides or {}, variant=variant, dataset=DATASET, steps=FLAGS.steps, seed=FLAGS.seed,
         ema_decay=FLAGS.ema_decay, ema_start=FLAGS.ema_start, eval_every=FLAGS.eval_every,
         eval_samples=FLAGS.eval_samples, jit_compile=FLAGS.jit_compile, run_dir=run_dir,
         checkpoint_every=FLAGS.eval_every, keep_checkpoints=2, export=False))
@@ -113,10 +139,10 @@ def run_variant(variant):
     try:
         result = training.train(cfg, verbose=2)
     except training.Diverged as e:
-        return dict(variant=variant, diverged=str(e), train_s=time.time() - start)
+        return dict(variant=variant, name=name, diverged=str(e), train_s=time.time() - start)
     train_s = time.time() - start
     signal = SIGNALS.get(variant, DEFAULT_SIGNAL)
-    record = dict(variant=variant, dataset=DATASET, steps=result.step, seed=FLAGS.seed,
+    record = dict(variant=variant, name=name, overrides=overrides or {}, dataset=DATASET, steps=result.step, seed=FLAGS.seed,
                   eval_every=FLAGS.eval_every, signal=signal,
                   train=read_scalars(run_dir, (signal,)),
                   ema_decay=FLAGS.ema_decay, ema_start=FLAGS.ema_start,
@@ -156,7 +182,7 @@ def load_results(results_dir):
             if name.endswith(".json"):
                 with open(os.path.join(results_dir, name)) as f:
                     record = json.load(f)
-                out[record["variant"]] = record
+                out[record.get("name", record["variant"])] = record
     return out
 
 
@@ -349,13 +375,18 @@ def main(argv):
 
         tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
         tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
+    try:
+        overrides = parse_overrides(FLAGS.overrides)
+    except ValueError as e:
+        raise app.UsageError(str(e))
     if not FLAGS.report_only:
         os.makedirs(FLAGS.results_dir, exist_ok=True)
-        for name in names:
+        for variant in names:
+            name = run_name(variant, FLAGS.overrides)
             path = os.path.join(FLAGS.results_dir, f"{name}.json")
             if os.path.exists(path):
                 continue
-            record = run_variant(name)
+            record = run_variant(variant, overrides, name)
             with open(path + ".tmp", "w") as f:
                 json.dump(record, f, indent=1)
             os.replace(path + ".tmp", path)

@@ -324,6 +324,18 @@ def test_fid_curves_flatness_and_event_reading(tmp_path):
     assert fid_curves.flatness([(0, 1.0), (1, float("nan"))], 0.05) is None
 
 
+def test_fid_curves_overrides_are_parsed_and_name_the_run():
+    from benchmarks import fid_curves
+
+    assert fid_curves.parse_overrides(["g_norm=none", "d_steps=2", "ema_decay=0.5",
+                                       "d_spectral_norm=true"]) == {
+        "g_norm": "none", "d_steps": 2, "ema_decay": 0.5, "d_spectral_norm": True}
+    assert fid_curves.run_name("wgan", ["g_norm=none"]) == "wgan+g_norm=none"
+    assert fid_curves.run_name("wgan", []) == "wgan"
+    with pytest.raises(ValueError, match="KEY=VALUE"):
+        fid_curves.parse_overrides(["g_norm"])
+
+
 def test_fid_curves_training_scalars_and_rank_correlation(tmp_path):
     """Training scalars come back from the events; Spearman's rho equals scipy's (ties
     included); each evaluation is paired with the scalar's mean over its interval."""
