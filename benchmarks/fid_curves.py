@@ -142,8 +142,8 @@ def run_variant(variant, overrides=None, name=None):
         return dict(variant=variant, name=name, diverged=str(e), train_s=time.time() - start)
     train_s = time.time() - start
     signal = SIGNALS.get(variant, DEFAULT_SIGNAL)
-    record = dict(variant=variant, name=name, overrides=overrides or {}, dataset=DATASET, steps=result.step, seed=FLAGS.seed,
-                  eval_every=FLAGS.eval_every, signal=signal,
+    record = dict(variant=variant, name=name, overrides=overrides or {}, dataset=DATASET,
+                  steps=result.step, seed=FLAGS.seed, eval_every=FLAGS.eval_every, signal=signal,
                   train=read_scalars(run_dir, (signal,)),
                   ema_decay=FLAGS.ema_decay, ema_start=FLAGS.ema_start,
                   eval_samples=FLAGS.eval_samples, final_samples=FLAGS.final_samples,
@@ -155,8 +155,8 @@ def run_variant(variant, overrides=None, name=None):
         path = result.model.export(export_cfg, _data(), result.step)
         measured = evaluate_model(path, num_samples=FLAGS.final_samples, seed=FLAGS.seed)
         record["final"][generator] = {k: measured.get(k) for k in (
-            "fid", "kid_mean", "precision", "recall", "density", "coverage",
-            "label_accuracy") if measured.get(k) is not None}
+            "fid", "kid_mean", "precision", "recall", "density", "coverage", "label_accuracy",
+            "label_accuracy_per_class") if measured.get(k) is not None}
     record.update(cpu=cpu_model(), cpus=os.cpu_count(), date=time.strftime("%Y-%m-%d"),
                   settings={k: v for k, v in result.config.settings().items()
                             if k not in ("run_dir", "export")})
