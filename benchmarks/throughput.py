@@ -24,8 +24,9 @@ What it does, in order:
 With several --precision (or --batch_norm) values, steps 1-4 run for each combination in
 turn in this one process (a fresh model each, same seed and data), and a last table gives
 each one's steps/s and its ratio to the first. `--batch_norm=keras` runs the image nets'
-batch norm on Keras's separate ops instead of the fused kernel (`nets/batch_norm.py`). For each it also counts the Cast ops of the traced step that run, by
-(from, to) dtype: where a mixed policy converts between float32 and the compute dtype.
+batch norm on Keras's separate ops instead of the fused kernel (`nets/batch_norm.py`).
+For each it also counts the Cast ops of the traced step that run, by (from, to) dtype:
+where a mixed policy converts between float32 and the compute dtype.
 
 Images/s counts real images consumed: batch_size x d_steps per step (the generator also
 makes (d_steps + 1) x batch_size fakes per step, not counted). MFU = model FLOPs per step
