@@ -1,7 +1,9 @@
-"""Reading a run's FID curves and training scalars back from its TensorBoard events,
-deciding whether a curve has flattened, and the rank correlation of a training scalar with
-FID (for `fid_curves.py`; no flags, so tests and other scripts can import it)."""
+"""Naming runs with overrides, reading a run's FID curves and training scalars back from its
+TensorBoard events, deciding whether a curve has flattened, and the rank correlation of a
+training scalar with FID (for `fid_curves.py`; no flags, so tests and other scripts can import
+it)."""
 
+import json
 import math
 import os
 
@@ -97,3 +99,23 @@ def flatness(curve, tolerance):
     before, last = min(values[:cut]), min(values[cut:])
     fall = (before - last) / before
     return fall < tolerance, fall
+
+
+def parse_overrides(items):
+    """{"key": value} from ["key=value", ...]: numbers and true/false as JSON reads them,
+    anything else a string (g_norm=none stays "none")."""
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--overrides takes KEY=VALUE items; got {item!r}")
+        try:
+            out[key] = json.loads(text)
+        except ValueError:
+            out[key] = text
+    return out
+
+
+def run_name(variant, items):
+    """A run's name: the variant, then each override (`wgan+g_norm=none`)."""
+    return "+".join([variant] + list(items))

@@ -49,7 +49,8 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.curves import flatness, read_curves, read_scalars, signal_correlation  # noqa: E402,E501
+from benchmarks.curves import (  # noqa: E402
+    flatness, parse_overrides, read_curves, read_scalars, run_name, signal_correlation)
 from benchmarks.pacgan_ring import cpu_model  # noqa: E402
 
 DATASET = "fashion_mnist"
@@ -96,26 +97,6 @@ def image_variants():
     from tfgan_suite.variants import REGISTRY
 
     return [name for name, spec in REGISTRY.items() if "image" in spec.model.data_kinds]
-
-
-def parse_overrides(items):
-    """{"key": value} from ["key=value", ...]: numbers and true/false as JSON reads them,
-    anything else a string (g_norm=none stays "none")."""
-    out = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--overrides takes KEY=VALUE items; got {item!r}")
-        try:
-            out[key] = json.loads(text)
-        except ValueError:
-            out[key] = text
-    return out
-
-
-def run_name(variant, items):
-    """A run's name: the variant, then each override (`wgan+g_norm=none`)."""
-    return "+".join([variant] + list(items))
 
 
 def run_variant(variant, overrides=None, name=None):

@@ -325,7 +325,7 @@ def test_fid_curves_flatness_and_event_reading(tmp_path):
 
 
 def test_fid_curves_overrides_are_parsed_and_name_the_run():
-    from benchmarks import fid_curves
+    from benchmarks import curves as fid_curves
 
     assert fid_curves.parse_overrides(["g_norm=none", "d_steps=2", "ema_decay=0.5",
                                        "d_spectral_norm=true"]) == {
