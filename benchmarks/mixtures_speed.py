@@ -4,7 +4,6 @@
     python benchmarks/mixtures_speed.py                       # nsgan, ring8, 20,000 steps
     python benchmarks/mixtures_speed.py --variant=wgan_gp --counts=1,100 --steps=5000
     python benchmarks/mixtures_speed.py --counts=100 --intra_op_threads=1 --inter_op_threads=2
-    python benchmarks/mixtures_speed.py --counts=100 --adam=fused,keras,fused,keras --command=false
 
 A 2-D step does little arithmetic (two small MLPs on a batch of 64 points), so its time is
 mostly the cost of one call into the traced step and of the callbacks after it; running k
@@ -13,10 +12,7 @@ would (the plain command's settings, export off) in this process, and reports th
 of `training.train` (tracing and callbacks included; TensorFlow's import and start-up are
 not) and its steps/s. Then it times the plain command itself,
 `python train.py --variant=V --dataset=D` with export off, as a user runs it, start-up
-included. `--adam` repeats every count with the suite's fused Adam update
-(`optimizers.FusedAdam`, one op per variable) or Keras's own (about ten ops), in the order
-given: list both twice, alternating, to see the run-to-run noise beside the difference.
-Counts are measured one after another in one run, so their ratios compare;
+included. Counts are measured one after another in one run, so their ratios compare;
 other processes on the machine slow every figure (the load average is printed).
 
 Output: a markdown table on stdout, and --json_out if given.
@@ -46,8 +42,6 @@ flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow's threads inside one op 
                      "default, one per core); the plain command keeps its default")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow's threads running independent ops "
                      "side by side (0 = its default)")
-flags.DEFINE_list("adam", ["fused"], "Adam updates to time, in order: fused (the suite's, "
-                  "one op per variable) or keras (Keras's own ops)")
 flags.DEFINE_string("json_out", None, "also write the results to this JSON file")
 FLAGS = flags.FLAGS
 
@@ -92,19 +86,11 @@ def main(argv):
     base = dict(variant=FLAGS.variant, dataset=FLAGS.dataset)
     if FLAGS.steps is not None:
         base["steps"] = FLAGS.steps
-    from tfgan_suite.optimizers import FusedAdam
-
-    for adam in FLAGS.adam:
-        if adam not in ("fused", "keras"):
-            raise app.UsageError(f"--adam: {adam!r} is not one of fused, keras")
     rows = []
-    for adam in FLAGS.adam:
-        FusedAdam.fused = adam == "fused"
-        for count in [int(c) for c in FLAGS.counts]:
-            seconds, steps, used = time_train(dict(base, steps_per_execution=count))
-            rows.append(dict(adam=adam, steps_per_execution=used, steps=steps,
-                             train_s=round(seconds, 2), steps_per_s=round(steps / seconds, 1)))
-    FusedAdam.fused = True
+    for count in [int(c) for c in FLAGS.counts]:
+        seconds, steps, used = time_train(dict(base, steps_per_execution=count))
+        rows.append(dict(steps_per_execution=used, steps=steps, train_s=round(seconds, 2),
+                         steps_per_s=round(steps / seconds, 1)))
     command_s = time_command(FLAGS.variant, FLAGS.dataset, FLAGS.steps) if FLAGS.command \
         else None
     report = dict(variant=FLAGS.variant, dataset=FLAGS.dataset, cpu=cpu_model(),
@@ -116,12 +102,12 @@ def main(argv):
           f"logical CPUs), load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
           f"TensorFlow threads: intra-op {FLAGS.intra_op_threads or 'default'}, inter-op "
           f"{FLAGS.inter_op_threads or 'default'}")
-    print("| Adam | steps per call | steps | train() s | steps/s | vs first row |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| steps per call | steps | train() s | steps/s | vs 1 per call |")
+    print("|---:|---:|---:|---:|---:|")
     first = rows[0]["steps_per_s"]
     for row in rows:
-        print(f"| {row['adam']} | {row['steps_per_execution']} | {row['steps']:,} | "
-              f"{row['train_s']} | {row['steps_per_s']:,} | {row['steps_per_s'] / first:.2f}x |")
+        print(f"| {row['steps_per_execution']} | {row['steps']:,} | {row['train_s']} | "
+              f"{row['steps_per_s']:,} | {row['steps_per_s'] / first:.2f}x |")
     if command_s is not None:
         print(f"\nThe plain command (`python train.py --variant={FLAGS.variant} "
               f"--dataset={FLAGS.dataset} --export=false`), start-up included: "
