@@ -122,7 +122,7 @@ def _fit(model, cfg, data, steps):
 
 def _optimizer_numbers(optimizer):
     names = {"Adam": ("learning_rate", "beta_1", "beta_2"), "RMSprop": ("learning_rate", "rho")}
-    # FusedAdam is Keras's Adam with a fused update: the same hyperparameters.
+    # A subclass of Keras's Adam has its hyperparameters, so it counts as Adam.
     kind = "Adam" if isinstance(optimizer, keras.optimizers.Adam) else type(optimizer).__name__
     return kind, [float(getattr(optimizer, n)) for n in names[kind]]
 
