@@ -196,7 +196,9 @@ def test_learning_rate_schedules(schedule):
         assert float(model.m_window_sum.numpy()) == 0.0
 
 
-@pytest.mark.parametrize("schedule", ["fixed", "plateau"])
+# "plateau" keeps the most state across a resume (its windowed decisions); "fixed", a
+# function of the step alone, runs with `make test-slow`.
+@pytest.mark.parametrize("schedule", [pytest.param("fixed", marks=pytest.mark.slow), "plateau"])
 def test_resume_reproduces_an_uninterrupted_run(tmp_path, schedule):
     data = helpers.tiny_images(n=20)
     # Windows of 2 steps: decay decisions at steps 2, 4 and 6, on both sides of the resume

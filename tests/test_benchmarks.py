@@ -136,6 +136,7 @@ def test_throughput_script_runs_on_ring8(tmp_path):
     assert result["profiler_flops"]["live_mac"] == result["analytic_flops"]["total"]
 
 
+@pytest.mark.slow
 def test_throughput_script_compares_batch_norm_kernels(tmp_path):
     out = tmp_path / "r.json"
     proc = subprocess.run(

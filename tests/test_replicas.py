@@ -125,7 +125,14 @@ CHECKS = {
 }
 
 
-@pytest.mark.parametrize("case", list(CHECKS))
+# The two slowest cases run with `make test-slow` only (about a minute between them in CI):
+# precision at 2 replicas repeats four trainings that tests/test_precision.py checks at one
+# replica, and irgan's replica path is the shared step's with a ranking D.
+SLOW_CASES = ("precision", "irgan")
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=pytest.mark.slow) if c in SLOW_CASES
+                                  else c for c in CHECKS])
 def test_two_replicas(case, tmp_path):
     out = helpers.run_replica_case(case, tmp_path)
     assert out["replicas"] == 2, out
