@@ -119,3 +119,50 @@ def parse_overrides(items):
 def run_name(variant, items):
     """A run's name: the variant, then each override (`wgan+g_norm=none`)."""
     return "+".join([variant] + list(items))
+
+
+def markers(name):
+    """The BEGIN and END comments that delimit the generated section `name` in a markdown
+    file."""
+    return f"<!-- {name}:BEGIN -->", f"<!-- {name}:END -->"
+
+
+# Fashion-MNIST's labels 0-9, for the per-class columns of conditional runs.
+FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                         "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def label_table(results):
+    """Per conditional run (one whose exports scored label accuracy): the shipped
+    classifier's accuracy on G(z, y) for each requested class y, raw G and its EMA."""
+    rows = [(name, r) for name, r in sorted(results.items())
+            if r.get("final", {}).get("raw", {}).get("label_accuracy_per_class")]
+    if not rows:
+        return ""
+    lines = ["| run | generator | all | " + " | ".join(FASHION_MNIST_CLASSES) + " |",
+             "|---|---|---:|" + "---:|" * len(FASHION_MNIST_CLASSES)]
+    for name, r in rows:
+        for generator, label in (("raw", "G"), ("ema", "EMA")):
+            measured = r["final"].get(generator, {})
+            if "label_accuracy_per_class" not in measured:
+                continue
+            cells = " | ".join(f"{v:.2f}" for v in measured["label_accuracy_per_class"])
+            lines.append(f"| `{name}` ({r['steps']:,} steps) | {label} | "
+                         f"{measured['label_accuracy']:.3f} | {cells} |")
+    return "\n".join(lines)
+
+
+def write_section(path, section, body, required):
+    """Replaces the text between `section`'s BEGIN/END comments in `path` by `body`. A
+    missing pair is a ValueError when `required`, else the file is left as it is."""
+    begin, end = markers(section)
+    with open(path) as f:
+        text = f.read()
+    if begin not in text or end not in text:
+        if required:
+            raise ValueError(f"{path} has no {begin} / {end} markers")
+        return
+    head, rest = text.split(begin, 1)
+    with open(path, "w") as f:
+        f.write(head + begin + "\n" + body + "\n" + end + rest.split(end, 1)[1])
+    print(f"wrote the {section} section into {path}")

@@ -33,7 +33,9 @@ critic estimate `train/wasserstein`, `began`'s `train/m_global`, every other var
 evaluations, the scalar averaged over each evaluation interval (`curves.signal_correlation`):
 the WGAN and BEGAN papers' claim that their scalar tracks sample quality, against a GAN's D
 loss, which should not. That table goes between the FID_CURVES_RHO markers (--markers),
-the plot (FID and the scalar on two axes) to <--plot>_signals.png.
+the plot (FID and the scalar on two axes) to <--plot>_signals.png. Conditional runs (`cgan`)
+add the classifier's accuracy on G(z, y) per requested class, raw G and EMA, between the
+FID_CURVES_LABELS markers.
 """
 
 import json
@@ -50,7 +52,8 @@ sys.path.insert(0, ROOT)
 from absl import app, flags  # noqa: E402
 
 from benchmarks.curves import (  # noqa: E402
-    flatness, parse_overrides, read_curves, read_scalars, run_name, signal_correlation)
+    flatness, label_table, parse_overrides, read_curves, read_scalars, run_name,
+    signal_correlation, write_section)
 from benchmarks.pacgan_ring import cpu_model  # noqa: E402
 
 DATASET = "fashion_mnist"
@@ -307,36 +310,21 @@ def plot(results, path):
     print(f"wrote {path}")
 
 
-def _markers(name):
-    return f"<!-- {name}:BEGIN -->", f"<!-- {name}:END -->"
-
-
 def report(results):
-    BEGIN, END = _markers(FLAGS.markers)
-    SIGNAL_BEGIN, SIGNAL_END = _markers(FLAGS.markers + "_RHO")
     body = machine_line(results) + "\n\n" + table(results, FLAGS.flat_tolerance)
     print(body)
-    if FLAGS.readme:
-        with open(FLAGS.readme) as f:
-            text = f.read()
-        if BEGIN not in text or END not in text:
-            raise app.UsageError(f"{FLAGS.readme} has no {BEGIN} / {END} markers")
-        head, rest = text.split(BEGIN, 1)
-        text = head + BEGIN + "\n" + body + "\n" + END + rest.split(END, 1)[1]
-        with open(FLAGS.readme, "w") as f:
-            f.write(text)
-        print(f"wrote the table into {FLAGS.readme}")
     signals = signal_table(results)
     print(signals)
+    labels = label_table(results)
+    print(labels)
     if FLAGS.readme:
-        with open(FLAGS.readme) as f:
-            text = f.read()
-        if SIGNAL_BEGIN in text and SIGNAL_END in text:
-            head, rest = text.split(SIGNAL_BEGIN, 1)
-            text = (head + SIGNAL_BEGIN + "\n" + signals + "\n" + SIGNAL_END
-                    + rest.split(SIGNAL_END, 1)[1])
-            with open(FLAGS.readme, "w") as f:
-                f.write(text)
+        try:
+            write_section(FLAGS.readme, FLAGS.markers, body, required=True)
+        except ValueError as e:
+            raise app.UsageError(str(e))
+        write_section(FLAGS.readme, FLAGS.markers + "_RHO", signals, required=False)
+        if labels:
+            write_section(FLAGS.readme, FLAGS.markers + "_LABELS", labels, required=False)
     if FLAGS.plot:
         plot(results, FLAGS.plot)
         plot_signals(results, os.path.splitext(FLAGS.plot)[0] + "_signals.png")

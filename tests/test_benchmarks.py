@@ -337,6 +337,34 @@ def test_fid_curves_overrides_are_parsed_and_name_the_run():
         fid_curves.parse_overrides(["g_norm"])
 
 
+def test_fid_curves_label_table_and_generated_sections(tmp_path):
+    from benchmarks import curves
+
+    per_class = [1.0, 0.5, 0.25, 0.0, 0.1, 0.2, 0.3, 0.4, 0.6, 0.7]
+    results = {
+        "cgan": dict(steps=10000, final=dict(
+            raw=dict(fid=30.0, label_accuracy=0.405, label_accuracy_per_class=per_class),
+            ema=dict(fid=28.0, label_accuracy=0.5, label_accuracy_per_class=[0.5] * 10))),
+        "dcgan": dict(steps=10000, final=dict(raw=dict(fid=20.0), ema=dict(fid=19.0)))}
+    rows = curves.label_table(results).splitlines()
+    assert len(rows) == 4 and "dcgan" not in "".join(rows)   # header, rule, G, EMA
+    assert rows[0].startswith("| run | generator | all | T-shirt/top | Trouser |")
+    assert rows[0].endswith("| Bag | Ankle boot |")
+    assert rows[2] == ("| `cgan` (10,000 steps) | G | 0.405 | 1.00 | 0.50 | 0.25 | 0.00 | "
+                       "0.10 | 0.20 | 0.30 | 0.40 | 0.60 | 0.70 |")
+    assert rows[3].startswith("| `cgan` (10,000 steps) | EMA | 0.500 | 0.50 |")
+    assert curves.label_table({"dcgan": results["dcgan"]}) == ""
+
+    page = tmp_path / "README.md"
+    page.write_text("top\n<!-- T:BEGIN -->\nold\n<!-- T:END -->\nbottom\n")
+    curves.write_section(str(page), "T", "new\nrows", required=True)
+    assert page.read_text() == "top\n<!-- T:BEGIN -->\nnew\nrows\n<!-- T:END -->\nbottom\n"
+    curves.write_section(str(page), "ABSENT", "x", required=False)      # left as it is
+    assert "x" not in page.read_text()
+    with pytest.raises(ValueError, match="no <!-- ABSENT:BEGIN --> / <!-- ABSENT:END -->"):
+        curves.write_section(str(page), "ABSENT", "x", required=True)
+
+
 def test_fid_curves_training_scalars_and_rank_correlation(tmp_path):
     """Training scalars come back from the events; Spearman's rho equals scipy's (ties
     included); each evaluation is paired with the scalar's mean over its interval."""
