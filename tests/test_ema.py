@@ -59,6 +59,9 @@ def tiny_recsys():
 # train function, began's simultaneous step, ebgan's and irgan's pretraining steps.
 STEP_PATHS = {
     "dcgan": (helpers.tiny_images, dict(d_steps=2)),
+    # A conditional G nests its image network in a label-taking model: the copy is cloned
+    # through its config, which needs every custom layer (fused batch norm) registered.
+    "cgan": (helpers.tiny_images, {}),
     "wgan": (helpers.tiny_points, dict(wgan_critic_schedule=False, d_steps=2)),
     "began": (helpers.tiny_points, dict(began_hidden=8)),
     "ebgan": (helpers.tiny_points, dict(ebgan_pretrain_steps=2)),

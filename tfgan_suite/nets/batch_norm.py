@@ -29,6 +29,9 @@ import keras
 import tensorflow as tf
 
 
+# Registered so that a network holding it can be rebuilt from its config: cloning a nested
+# model (the generator EMA's copy of cgan's G) deserialises the inner model's layers.
+@keras.saving.register_keras_serializable(package="tfgan_suite")
 class FusedBatchNormalization(keras.layers.BatchNormalization):
     """`keras.layers.BatchNormalization` with a fused training-mode kernel (see module).
 
