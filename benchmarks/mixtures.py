@@ -108,6 +108,16 @@ SEARCH_GRID = {
     "lr1e-4": dict(g_lr=1e-4, d_lr=1e-4),
     "began_hidden1": dict(began_hidden=1),
     "ema0.999": dict(ema_decay=0.999),
+    # Stage 5, grid25, for the variants that missed its row with the stage-4 defaults: a
+    # longer budget (the linear decay then falls more slowly) for those that cover most
+    # modes below 90 % high quality; EBGAN's margin (in squared error per coordinate, and
+    # grid points lie 4 times as far out as ring points) and its pull-away term; a wider
+    # clipping bound for the clipped critics.
+    "steps40k": dict(steps=40000),
+    "margin0.05": dict(ebgan_margin=0.05),
+    "margin1": dict(ebgan_margin=1.0),
+    "pt0": dict(pt_weight=0.0),
+    "clip0.5_d_steps1": dict(clip_value=0.5, d_steps=1),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "
