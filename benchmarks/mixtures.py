@@ -118,6 +118,7 @@ SEARCH_GRID = {
     "margin1": dict(ebgan_margin=1.0),
     "pt0": dict(pt_weight=0.0),
     "clip0.5_d_steps1": dict(clip_value=0.5, d_steps=1),
+    "clip0.5_d_steps1_40k": dict(clip_value=0.5, d_steps=1, steps=40000),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "
