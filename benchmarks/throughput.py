@@ -7,6 +7,7 @@
         --precision=float32,mixed_bfloat16,mixed_float16
     python benchmarks/throughput.py --variant=dcgan --precision=float32,mixed_bfloat16 \
         --batch_norm=fused,keras
+    python benchmarks/throughput.py --variant=dcgan --inter_op_threads=1   # one op at a time
 
 What it does, in order:
   1. Builds the variant as `train.py` does (`training.resolve_config`, `fit_to_data`,
@@ -27,6 +28,10 @@ each one's steps/s and its ratio to the first. `--batch_norm=keras` runs the ima
 batch norm on Keras's separate ops instead of the fused kernel (`nets/batch_norm.py`).
 For each it also counts the Cast ops of the traced step that run, by (from, to) dtype:
 where a mixed policy converts between float32 and the compute dtype.
+
+TensorFlow's thread pools are fixed for the process, so --intra_op_threads and
+--inter_op_threads (0 = TensorFlow chooses each pool's size from the CPU count) are
+compared across invocations, not inside one.
 
 Images/s counts real images consumed: batch_size x d_steps per step (the generator also
 makes (d_steps + 1) x batch_size fakes per step, not counted). MFU = model FLOPs per step
@@ -67,6 +72,10 @@ flags.DEFINE_list("precision", ["float32"], "training precisions to measure in t
 flags.DEFINE_list("batch_norm", ["fused"], "batch-norm kernels to measure in turn, with each "
                   "precision: fused (the suite's `FusedBatchNormalization`) or keras "
                   "(Keras's separate ops, the same layer with `fused = False`)")
+flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow's threads inside one op, such as a "
+                     "convolution (0 = TensorFlow chooses from the CPU count)")
+flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow's threads running independent ops "
+                     "side by side (0 = TensorFlow chooses from the CPU count)")
 flags.DEFINE_string("json_out", None, "also write the results to this JSON file (a list "
                     "with one result per precision when several are given)")
 
@@ -211,6 +220,8 @@ def run_benchmark(precision="float32", batch_norm="fused"):
         loadavg_before=list(load_before), loadavg_after=list(load_after),
         tensorflow=tf.__version__, keras=keras.__version__, cpu=_cpu_model(),
         onednn=_onednn_enabled(),
+        intra_op_threads=tf.config.threading.get_intra_op_parallelism_threads(),
+        inter_op_threads=tf.config.threading.get_inter_op_parallelism_threads(),
     )
 
 
@@ -264,6 +275,10 @@ def format_report(r):
                      f"{r['achieved_gflop_per_cpu_s']:.1f} GFLOP/CPU-s, float32 matmul "
                      f"{r['peak_gflop_per_cpu_s']['float32']:.1f} GFLOP/CPU-s: "
                      f"{100 * r['mfu_per_cpu_s']:.1f}% (less disturbed by other load than MFU).")
+    threads = {k: r.get(k) or "default" for k in ("intra_op_threads", "inter_op_threads")}
+    lines.append(f"- TensorFlow threads: intra-op {threads['intra_op_threads']}, inter-op "
+                 f"{threads['inter_op_threads']} (default: TensorFlow's choice from the CPU "
+                 "count).")
     lines.append(f"- load average (1/5/15 min) before {_loads(r['loadavg_before'])}, after "
                  f"{_loads(r['loadavg_after'])}; this process used {r['cpu_cores_used']:.2f} "
                  f"CPU cores of {os.cpu_count()} while timed.")
@@ -305,6 +320,17 @@ def main(argv):
     for name in ("steps", "batch_size", "peak_size", "peak_repeats"):
         if FLAGS[name].value < 1:
             usage_error(f"--{name} must be >= 1; got {FLAGS[name].value}")
+    for name in ("intra_op_threads", "inter_op_threads"):
+        if FLAGS[name].value < 0:
+            usage_error(f"--{name} must be >= 0 (0 = TensorFlow's default); "
+                        f"got {FLAGS[name].value}")
+    import tensorflow as tf
+
+    # Thread pools are fixed when TensorFlow first runs an op, so this comes before any.
+    if FLAGS.intra_op_threads:
+        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    if FLAGS.inter_op_threads:
+        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     from tfgan_suite import config as config_lib
     from tfgan_suite.data import DataError
     from tfgan_suite.nets import ArchitectureError

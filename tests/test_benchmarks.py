@@ -124,9 +124,11 @@ def test_throughput_script_runs_on_ring8(tmp_path):
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "benchmarks", "throughput.py"), "--variant=nsgan",
          "--dataset=ring8", "--batch_size=64", "--warmup=2", "--steps=3", "--peak_size=128",
-         "--peak_repeats=1", "--peak_dtypes=float32", f"--json_out={out}"],
+         "--peak_repeats=1", "--peak_dtypes=float32", "--inter_op_threads=1",
+         f"--json_out={out}"],
         cwd=tmp_path, env=ENV, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "TensorFlow threads: intra-op default, inter-op 1 " in proc.stdout
     table = [l for l in proc.stdout.splitlines() if l.startswith("|")]
     assert table[0].startswith("| variant | dataset | batch | jit | steps/s | images/s |")
     assert table[2].startswith("| nsgan | ring8 | 64 | auto (off) |")
@@ -134,6 +136,7 @@ def test_throughput_script_runs_on_ring8(tmp_path):
     assert result["steps"] == 3 and result["steps_per_s"] > 0
     assert result["images_per_s"] == pytest.approx(64 * result["steps_per_s"])
     assert result["profiler_flops"]["live_mac"] == result["analytic_flops"]["total"]
+    assert (result["intra_op_threads"], result["inter_op_threads"]) == (0, 1)
 
 
 @pytest.mark.slow
