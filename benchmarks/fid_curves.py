@@ -53,7 +53,7 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.curves import (  # noqa: E402
     flatness, label_table, parse_overrides, read_curves, read_scalars, run_name,
-    signal_correlation, write_section)
+    signal_correlation, stored_record_stands, write_section)
 from benchmarks.pacgan_ring import cpu_model  # noqa: E402
 
 DATASET = "fashion_mnist"
@@ -354,7 +354,14 @@ def main(argv):
             name = run_name(variant, FLAGS.overrides)
             path = os.path.join(FLAGS.results_dir, f"{name}.json")
             if os.path.exists(path):
-                continue
+                with open(path) as f:
+                    stored = json.load(f)
+                reason = stored_record_stands(stored, FLAGS.steps, FLAGS.seed)
+                if reason:
+                    print(f"{name}: {reason}", flush=True)
+                    continue
+                print(f"{name}: the stored record has {stored.get('steps')} steps; training "
+                      f"on to {FLAGS.steps} (resumes from {FLAGS.work_dir})", flush=True)
             record = run_variant(variant, overrides, name)
             with open(path + ".tmp", "w") as f:
                 json.dump(record, f, indent=1)
