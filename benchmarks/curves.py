@@ -171,15 +171,18 @@ def write_section(path, section, body, required):
 def stored_record_stands(stored, steps, seed):
     """Why a stored result is kept instead of training again ('' = train).
 
-    A record of the requested budget and seed stands. A shorter one is trained on: the run
-    resumes from its checkpoint in --work_dir and continues exactly, so `--steps=20000`
-    after a 10,000-step run extends it. A record of another seed, or longer than asked for,
-    cannot be reached by resuming and is kept, with the reason printed.
+    A record of the requested budget and seed stands, and so does a diverged run (training
+    it again would diverge the same way). A shorter record is trained on: the run resumes
+    from its checkpoint in --work_dir and continues exactly, so `--steps=20000` after a
+    10,000-step run extends it. A record of another seed, or longer than asked for, cannot
+    be reached by resuming and is kept, with the reason printed.
     """
+    if stored.get("diverged"):
+        return f"kept the stored record of a diverged run ({stored['diverged']})"
     if stored.get("seed") != seed:
         return (f"kept the stored record (seed {stored.get('seed')}, not {seed}); move it "
                 f"out of --results_dir to run again")
-    if stored.get("diverged") or stored.get("steps") == steps:
+    if stored.get("steps") == steps:
         return "kept the stored record (same budget and seed)"
     if stored.get("steps", 0) > steps:
         return (f"kept the stored record ({stored.get('steps')} steps, more than --steps="

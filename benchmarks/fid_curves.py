@@ -24,7 +24,8 @@ with its fall, so a budget that was too short shows as such.
 
 Runs live under --work_dir/runs/<variant> (an interrupted run resumes there); each
 variant's result is JSON in --results_dir/<variant>.json (committed, so --report_only
-redraws everything). The table goes between the FID_CURVES markers of --readme and the
+redraws everything). A stored result of the same --steps and --seed is not trained again;
+a larger --steps trains on from the stored run's last checkpoint in --work_dir. The table goes between the FID_CURVES markers of --readme and the
 plot (one panel per variant, FID on a log scale) to --plot.
 
 Each run also keeps one training scalar from its TensorBoard events (SIGNALS: `wgan`'s

@@ -344,13 +344,15 @@ def test_fid_curves_trains_on_past_a_shorter_stored_record_and_keeps_the_rest():
     from benchmarks.curves import stored_record_stands
 
     stored = {"steps": 10000, "seed": 0}
-    # A longer --steps trains on (the run resumes); the same budget, a shorter one, another
-    # seed and a diverged record are kept, each saying why.
+    # A larger --steps trains on (the run resumes); the same budget, a smaller --steps,
+    # another seed and a diverged run (whose record has no steps or seed) are kept, each
+    # saying why.
     assert stored_record_stands(stored, 20000, 0) == ""
     assert "same budget" in stored_record_stands(stored, 10000, 0)
     assert "more than --steps=5000" in stored_record_stands(stored, 5000, 0)
     assert "seed 0, not 1" in stored_record_stands(stored, 20000, 1)
-    assert stored_record_stands({"steps": 300, "seed": 0, "diverged": "NaN"}, 20000, 0)
+    diverged = {"variant": "wgan", "name": "wgan", "diverged": "NaN at step 300", "train_s": 9}
+    assert "diverged run (NaN at step 300)" in stored_record_stands(diverged, 20000, 0)
 
 
 def test_fid_curves_label_table_and_generated_sections(tmp_path):
