@@ -3,7 +3,7 @@
 
     python benchmarks/mixtures_speed.py                       # nsgan, ring8, 20,000 steps
     python benchmarks/mixtures_speed.py --variant=wgan_gp --counts=1,100 --steps=5000
-    python benchmarks/mixtures_speed.py --counts=100 --intra_op_threads=1 --inter_op_threads=2
+    python benchmarks/mixtures_speed.py --counts=100 --intra_op_threads=0   # TF's default pools
 
 A 2-D step does little arithmetic (two small MLPs on a batch of 64 points), so its time is
 mostly the cost of one call into the traced step and of the callbacks after it; running k
@@ -12,7 +12,8 @@ would (the plain command's settings, export off) in this process, and reports th
 of `training.train` (tracing and callbacks included; TensorFlow's import and start-up are
 not) and its steps/s. Then it times the plain command itself,
 `python train.py --variant=V --dataset=D` with export off, as a user runs it, start-up
-included. Counts are measured one after another in one run, so their ratios compare;
+included. TensorFlow's thread pools are the run's (`--intra_op_threads`, 1 on 2-D data, and
+`--inter_op_threads`) unless the flags here set others, for every count and the command. Counts are measured one after another in one run, so their ratios compare;
 other processes on the machine slow every figure (the load average is printed).
 
 Output: a markdown table on stdout, and --json_out if given.
@@ -38,10 +39,10 @@ flags.DEFINE_enum("dataset", "ring8", ["ring8", "grid25"], "2-D mixture")
 flags.DEFINE_integer("steps", None, "steps per run; default: the plain command's")
 flags.DEFINE_list("counts", ["1", "10", "100"], "steps per call to compare")
 flags.DEFINE_boolean("command", True, "also time the plain `train.py` command")
-flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow's threads inside one op (0 = its "
-                     "default, one per core); the plain command keeps its default")
-flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow's threads running independent ops "
-                     "side by side (0 = its default)")
+flags.DEFINE_integer("intra_op_threads", None, "TensorFlow's threads inside one op, as "
+                     "train.py's flag (0 = TensorFlow's default); default: the run's")
+flags.DEFINE_integer("inter_op_threads", None, "TensorFlow's threads running independent ops "
+                     "side by side, as train.py's flag; default: the run's")
 flags.DEFINE_string("json_out", None, "also write the results to this JSON file")
 FLAGS = flags.FLAGS
 
@@ -62,13 +63,14 @@ def time_train(overrides):
     return seconds, result.step, result.model.steps_per_execution
 
 
-def time_command(variant, dataset, steps):
+def time_command(variant, dataset, steps, thread_flags):
     """Wall seconds of `python train.py --variant --dataset` (export off), start-up included."""
     with tempfile.TemporaryDirectory() as tmp:
         argv = [sys.executable, os.path.join(ROOT, "train.py"), f"--variant={variant}",
                 f"--dataset={dataset}", f"--run_dir={tmp}/run", "--export=false"]
         if steps is not None:
             argv.append(f"--steps={steps}")
+        argv += [f"--{name}={value}" for name, value in thread_flags.items()]
         start = time.perf_counter()
         subprocess.run(argv, check=True, capture_output=True, cwd=ROOT)
         return time.perf_counter() - start
@@ -78,12 +80,9 @@ def main(argv):
     del argv
     import tensorflow as tf
 
-    # Before TensorFlow runs anything: the thread pools are fixed at their first use.
-    if FLAGS.intra_op_threads:
-        tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
-    if FLAGS.inter_op_threads:
-        tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
-    base = dict(variant=FLAGS.variant, dataset=FLAGS.dataset)
+    thread_flags = {name: FLAGS[name].value for name in ("intra_op_threads", "inter_op_threads")
+                    if FLAGS[name].value is not None}
+    base = dict(variant=FLAGS.variant, dataset=FLAGS.dataset, **thread_flags)
     if FLAGS.steps is not None:
         base["steps"] = FLAGS.steps
     rows = []
@@ -91,17 +90,19 @@ def main(argv):
         seconds, steps, used = time_train(dict(base, steps_per_execution=count))
         rows.append(dict(steps_per_execution=used, steps=steps, train_s=round(seconds, 2),
                          steps_per_s=round(steps / seconds, 1)))
-    command_s = time_command(FLAGS.variant, FLAGS.dataset, FLAGS.steps) if FLAGS.command \
-        else None
+    # The pools the runs used (0 = TensorFlow's default), set by the first run.
+    intra_op = tf.config.threading.get_intra_op_parallelism_threads()
+    inter_op = tf.config.threading.get_inter_op_parallelism_threads()
+    command_s = time_command(FLAGS.variant, FLAGS.dataset, FLAGS.steps, thread_flags) \
+        if FLAGS.command else None
     report = dict(variant=FLAGS.variant, dataset=FLAGS.dataset, cpu=cpu_model(),
-                  intra_op_threads=FLAGS.intra_op_threads,
-                  inter_op_threads=FLAGS.inter_op_threads,
+                  intra_op_threads=intra_op, inter_op_threads=inter_op,
                   cpus=os.cpu_count(), load_average=os.getloadavg(), rows=rows,
                   command_s=None if command_s is None else round(command_s, 1))
     print(f"{FLAGS.variant} on {FLAGS.dataset}; CPU: {report['cpu']} ({report['cpus']} "
           f"logical CPUs), load average {', '.join(f'{v:.2f}' for v in os.getloadavg())}; "
-          f"TensorFlow threads: intra-op {FLAGS.intra_op_threads or 'default'}, inter-op "
-          f"{FLAGS.inter_op_threads or 'default'}")
+          f"TensorFlow threads: intra-op {intra_op or 'default'}, inter-op "
+          f"{inter_op or 'default'}")
     print("| steps per call | steps | train() s | steps/s | vs 1 per call |")
     print("|---:|---:|---:|---:|---:|")
     first = rows[0]["steps_per_s"]

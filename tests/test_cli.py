@@ -27,6 +27,7 @@ def error_lines(stderr):
     (["--dataset=no_such_data"], "Accepted: fashion_mnist, ring8, grid25, folder:PATH"),
     (["--steps=0"], "--steps must be >= 1; got 0"),
     (["--jit_compile=maybe"], "use one of: auto, true, false"),
+    (["--intra_op_threads=-1"], "--intra_op_threads must be >= 0; got -1"),
     (["--strategy=parameter_server"], "use one of: default, mirrored, multi_worker, tpu"),
     (["--precision=float64"], "use one of: float32, mixed_bfloat16, mixed_float16"),
     (["--variant=irgan", "--precision=mixed_bfloat16"], "it trains in float32 only"),

@@ -142,6 +142,13 @@ class Config:
                                   "before it fails naming the cluster; must exceed the "
                                   "longest pause of the chief (evaluation, export)",
                                   check=at_least(1), group="execution")
+    intra_op_threads: int = setting(0, "TensorFlow threads inside one op (0 = its default, "
+                                    "one per core; 2-D data: 1, its ops being too small to "
+                                    "split); fixed per process before TensorFlow starts",
+                                    check=at_least(0), group="execution")
+    inter_op_threads: int = setting(0, "TensorFlow threads running independent ops side by "
+                                    "side (0 = its default, one per core)",
+                                    check=at_least(0), group="execution")
     steps_per_execution: Optional[int] = setting(
         None, "training steps per call into the traced step (Keras steps_per_execution); "
         "callbacks run between calls, so --steps, --log_every, --checkpoint_every, "
@@ -229,7 +236,8 @@ RESUMABLE = frozenset({
     "steps", "run_dir", "export_dir", "export", "export_ema", "export_features",
     "checkpoint_every",
     "keep_checkpoints", "sample_every", "log_every", "data_dir", "jit_compile", "eval_every",
-    "eval_samples", "steps_per_execution", "tpu", "worker_timeout",
+    "eval_samples", "steps_per_execution", "tpu", "worker_timeout", "intra_op_threads",
+    "inter_op_threads",
 })
 
 
@@ -239,9 +247,10 @@ RESUMABLE = frozenset({
 # 20,000 steps cover 8/8 ring modes and 25/25 grid modes at over 90 % high quality; the
 # image defaults (latent 64, 128 units, 2e-4, no decay) cover 1/8 of the ring. A 2-D step
 # is about a millisecond, so scalars every 100 steps (which lets 100 steps run per call,
-# see --steps_per_execution) still give 200 points per run.
+# see --steps_per_execution) still give 200 points per run. Its ops are too small to split
+# across cores: one thread per op is faster (tfgan_suite/threads.py).
 POINTS_DEFAULTS = dict(steps=20000, log_every=100, latent_dim=2, width=128, g_lr=1e-3,
-                       d_lr=1e-3, lr_decay="linear", batch_size=64)
+                       d_lr=1e-3, lr_decay="linear", batch_size=64, intra_op_threads=1)
 
 
 def defaults_for(variant, points):
