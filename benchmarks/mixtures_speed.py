@@ -83,6 +83,11 @@ def main(argv):
     thread_flags = {name: FLAGS[name].value for name in ("intra_op_threads", "inter_op_threads")
                     if FLAGS[name].value is not None}
     base = dict(variant=FLAGS.variant, dataset=FLAGS.dataset, **thread_flags)
+    from tfgan_suite import threads, training
+
+    # As train.py does, before TensorFlow starts: the run's pools, for every count.
+    run_cfg = training.resolve_config(base)
+    threads.apply(run_cfg.intra_op_threads, run_cfg.inter_op_threads)
     if FLAGS.steps is not None:
         base["steps"] = FLAGS.steps
     rows = []

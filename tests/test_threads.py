@@ -59,3 +59,30 @@ def test_a_process_where_tensorflow_ran_keeps_its_pools_and_says_so():
     with absltest.mock.patch.object(threads.logging, "warning") as warning:
         assert threads.apply(before[0] or 0, 0) == before  # what is in use: nothing to say
     assert warning.call_count == 0
+
+
+def _pools_train_py_sets(*args):
+    """The pools in place when `train.py ARGS` reaches `training.train` (stubbed to print
+    them), read through TensorFlow's getters in that process."""
+    script = ("import sys\n"
+              "import tensorflow as tf\n"
+              "from tfgan_suite import training, train_cli\n"
+              "def report(cfg):\n"
+              "    t = tf.config.threading\n"
+              "    print('pools', t.get_intra_op_parallelism_threads(),"
+              " t.get_inter_op_parallelism_threads())\n"
+              "    sys.exit(0)\n"
+              "training.train = report\n"
+              f"sys.argv = ['train.py'] + {list(args)!r}\n"
+              "train_cli.run()\n")
+    proc = subprocess.run([sys.executable, "-c", script], env=ENV, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return [line for line in proc.stdout.splitlines() if line.startswith("pools")]
+
+
+def test_train_py_sets_the_runs_pools_before_training():
+    assert _pools_train_py_sets("--variant=nsgan", "--dataset=ring8") == ["pools 1 0"]
+    assert _pools_train_py_sets("--variant=dcgan") == ["pools 0 0"]
+    assert _pools_train_py_sets("--variant=dcgan", "--intra_op_threads=2",
+                                "--inter_op_threads=3") == ["pools 2 3"]

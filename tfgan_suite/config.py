@@ -144,7 +144,7 @@ class Config:
                                   check=at_least(1), group="execution")
     intra_op_threads: int = setting(0, "TensorFlow threads inside one op (0 = its default, "
                                     "one per core; 2-D data: 1, its ops being too small to "
-                                    "split); fixed per process before TensorFlow starts",
+                                    "split); set by train.py before TensorFlow starts",
                                     check=at_least(0), group="execution")
     inter_op_threads: int = setting(0, "TensorFlow threads running independent ops side by "
                                     "side (0 = its default, one per core)",

@@ -1,7 +1,9 @@
 """TensorFlow's thread pools for a run: `--intra_op_threads` and `--inter_op_threads`.
 
-Both pools are process-wide and fixed when TensorFlow first runs an op, so a run sets them
-before anything else touches the runtime (`training.train` calls `apply` first). On the
+Both pools are process-wide and fixed when TensorFlow first runs an op, so `train.py`, whose
+process is one run's alone, calls `apply` before anything touches the runtime;
+`training.train` leaves the pools of the process it is called in (a notebook, a test
+session, a benchmark, which call `apply` themselves if they want the run's). On the
 2-D mixtures every op is a matmul of at most 64 x 256 x 256: splitting one across cores
 costs more in synchronisation than it saves, and one thread per op (with independent ops
 side by side on the other cores) trains the plain ring8 run about 10 % faster

@@ -14,7 +14,7 @@ import typing
 from absl import app, flags, logging
 
 from tfgan_suite import config as config_lib
-from tfgan_suite import tflite
+from tfgan_suite import threads, tflite
 from tfgan_suite.cli_utils import parse_flags_or_exit, usage_error
 
 FLAGS = flags.FLAGS
@@ -77,6 +77,8 @@ def main(argv):
 
     try:
         cfg = training.resolve_config(explicit_settings())
+        # The process is this run's alone: its thread pools, before TensorFlow starts.
+        threads.apply(cfg.intra_op_threads, cfg.inter_op_threads)
         result = training.train(cfg)
     except (UnknownVariantError, config_lib.ConfigError, DataError, ArchitectureError) as e:
         usage_error(str(e))

@@ -26,7 +26,7 @@ from tfgan_suite import callbacks as cbs
 from tfgan_suite import checkpoints, cluster
 from tfgan_suite import config as config_lib
 from tfgan_suite import data as data_lib
-from tfgan_suite import ema, nets, optimizers, precision, threads, variants
+from tfgan_suite import ema, nets, optimizers, precision, variants
 from tfgan_suite.files import atomic_write_text
 
 # Steps per Keras "epoch": the progress bar prints one line per epoch.
@@ -291,7 +291,6 @@ def train(cfg, *, data=None, verbose="auto"):
     if resuming:
         cfg = _resume_config(cfg, run_dir)
 
-    threads.apply(cfg.intra_op_threads, cfg.inter_op_threads)  # before TensorFlow starts
     strategy = make_strategy(cfg.strategy, tpu=cfg.tpu, worker_timeout=cfg.worker_timeout)
     replicas = strategy.num_replicas_in_sync
     if cfg.batch_size % replicas:
