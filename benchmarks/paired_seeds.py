@@ -30,16 +30,6 @@ from absl import app, flags  # noqa: E402
 
 from benchmarks.curves import write_section  # noqa: E402
 
-flags.DEFINE_list("results_dirs", None, "one fid_curves.py results directory per seed")
-flags.DEFINE_string("with_run", None, "run name of the setting asked about (e.g. ebgan)")
-flags.DEFINE_string("without_run", None, "run name it is compared with "
-                    "(e.g. ebgan+pt_weight=0)")
-flags.DEFINE_list("metrics", ["fid", "recall", "coverage"], "final measurements compared")
-flags.DEFINE_string("readme", os.path.join(ROOT, "benchmarks", "README.md"),
-                    "markdown file the table is written into")
-flags.DEFINE_string("markers", None, "name of the BEGIN/END markers in --readme "
-                    "(none = print only)")
-
 GENERATORS = (("raw", "raw G"), ("ema", "EMA"))
 
 
@@ -115,6 +105,20 @@ def table(pairs, metrics, with_run, without_run):
     return "\n".join(lines)
 
 
+def define_flags():
+    """The command's flags; defined only when it runs as a script, so that tests can
+    import this module beside other benchmarks that define flags of the same names."""
+    flags.DEFINE_list("results_dirs", None, "one fid_curves.py results directory per seed")
+    flags.DEFINE_string("with_run", None, "run name of the setting asked about (e.g. ebgan)")
+    flags.DEFINE_string("without_run", None, "run name it is compared with "
+                        "(e.g. ebgan+pt_weight=0)")
+    flags.DEFINE_list("metrics", ["fid", "recall", "coverage"], "final measurements compared")
+    flags.DEFINE_string("readme", os.path.join(ROOT, "benchmarks", "README.md"),
+                        "markdown file the table is written into")
+    flags.DEFINE_string("markers", None, "name of the BEGIN/END markers in --readme "
+                        "(none = print only)")
+
+
 def main(argv):
     del argv
     for name in ("results_dirs", "with_run", "without_run"):
@@ -133,4 +137,5 @@ def main(argv):
 
 
 if __name__ == "__main__":
+    define_flags()
     app.run(main)
