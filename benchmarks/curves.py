@@ -121,6 +121,17 @@ def run_name(variant, items):
     return "+".join([variant] + list(items))
 
 
+def mean_se(values):
+    """(mean, standard error of the mean: sample standard deviation / sqrt(n)) of a list of
+    numbers; the error is 0 for one value. The mean ± SE of the benchmarks' seed tables."""
+    n = len(values)
+    mean = sum(values) / n
+    if n < 2:
+        return mean, 0.0
+    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
+    return mean, math.sqrt(variance / n)
+
+
 def markers(name):
     """The BEGIN and END comments that delimit the generated section `name` in a markdown
     file."""

@@ -41,6 +41,8 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from absl import app, flags, logging  # noqa: E402
 
+from benchmarks.curves import mean_se  # noqa: E402
+
 COLUMNS = ("P@3", "P@5", "P@10", "NDCG@3", "NDCG@5", "NDCG@10")
 
 
@@ -195,15 +197,6 @@ def results_from_logs(paths):
                **{c: [runs[(c, s)]["end"] for s in seeds] for c in configs},
                "starts": {c: [runs[(c, s)]["start"] for s in seeds] for c in configs}}
     return seeds, results
-
-
-def mean_se(values):
-    """(mean, standard error of the mean) of a list of numbers (SE 0 for one value)."""
-    import numpy as np
-
-    values = np.asarray(values, np.float64)
-    se = values.std(ddof=1) / np.sqrt(len(values)) if len(values) > 1 else 0.0
-    return float(values.mean()), float(se)
 
 
 def search_table(results):

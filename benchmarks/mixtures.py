@@ -49,6 +49,7 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # noqa: E402
 
+from benchmarks.curves import mean_se  # noqa: E402
 from benchmarks.pacgan_ring import PAPER_SETTINGS, cpu_model  # noqa: E402
 
 DATASETS = ("ring8", "grid25")
@@ -209,16 +210,6 @@ def run_one(variant, dataset, seed, setting, overrides, path):
         json.dump(record, f, indent=1)
     os.replace(path + ".tmp", path)
     return record
-
-
-def mean_se(values):
-    """(mean, standard error of the mean); SE is 0 for one value."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, 0.0
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
 
 
 def load_records(work_dir):

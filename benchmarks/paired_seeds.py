@@ -19,7 +19,6 @@ between the --markers comments of --readme (and to stdout).
 """
 
 import json
-import math
 import os
 import sys
 
@@ -28,20 +27,9 @@ sys.path.insert(0, ROOT)
 
 from absl import app, flags  # noqa: E402
 
-from benchmarks.curves import write_section  # noqa: E402
+from benchmarks.curves import mean_se, write_section  # noqa: E402
 
 GENERATORS = (("raw", "raw G"), ("ema", "EMA"))
-
-
-def mean_and_standard_error(values):
-    """The mean of `values` and its standard error (sample standard deviation / sqrt(n));
-    the error is nan for a single value."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, float("nan")
-    variance = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(variance / n)
 
 
 def load_pairs(results_dirs, with_run, without_run):
@@ -69,10 +57,11 @@ def load_pairs(results_dirs, with_run, without_run):
     return sorted(pairs, key=lambda p: p[0])
 
 
-def verdict(mean, error):
-    """'with > without', 'with < without' when the mean difference is more than two
-    standard errors from zero, else 'no clear difference'."""
-    if math.isnan(error) or abs(mean) <= 2 * error:
+def verdict(mean, error, seeds):
+    """'with > without', 'with < without' when the mean difference over `seeds` seeds is
+    more than two standard errors from zero, else 'no clear difference' (always, for one
+    seed: it has no error to compare with)."""
+    if seeds < 2 or abs(mean) <= 2 * error:
         return "no clear difference"
     return "with > without" if mean > 0 else "with < without"
 
@@ -93,7 +82,7 @@ def table(pairs, metrics, with_run, without_run):
             with_values = [a["final"][generator][metric] for _, a, _ in pairs]
             without_values = [b["final"][generator][metric] for _, _, b in pairs]
             differences = [x - y for x, y in zip(with_values, without_values)]
-            mean, error = mean_and_standard_error(differences)
+            mean, error = mean_se(differences)
             digits = 1 if metric == "fid" else 3
 
             def cells(values):
@@ -101,7 +90,7 @@ def table(pairs, metrics, with_run, without_run):
             lines.append(f"| {metric} ({label}) | {cells(with_values)} | "
                          f"{cells(without_values)} | {cells(differences)} | "
                          f"{mean:+.{digits}f} ± {error:.{digits}f} | "
-                         f"{verdict(mean, error)} |")
+                         f"{verdict(mean, error, len(pairs))} |")
     return "\n".join(lines)
 
 
@@ -123,14 +112,16 @@ def main(argv):
     del argv
     for name in ("results_dirs", "with_run", "without_run"):
         if not getattr(flags.FLAGS, name):
-            sys.exit(f"--{name} is required")
+            sys.stderr.write(f"paired_seeds.py: --{name} is required\n")
+            sys.exit(2)
     try:
         pairs = load_pairs(flags.FLAGS.results_dirs, flags.FLAGS.with_run,
                            flags.FLAGS.without_run)
         body = table(pairs, flags.FLAGS.metrics, flags.FLAGS.with_run,
                      flags.FLAGS.without_run)
     except (ValueError, KeyError) as e:
-        sys.exit(f"paired_seeds.py: {e}")
+        sys.stderr.write(f"paired_seeds.py: {e}\n")
+        sys.exit(2)
     print(body)
     if flags.FLAGS.markers:
         write_section(flags.FLAGS.readme, flags.FLAGS.markers, body, required=True)

@@ -1,8 +1,7 @@
 """benchmarks/paired_seeds.py: the paired differences against numpy/scipy, the verdict's
-two-standard-error rule, and refusals of mismatched pairs."""
+two-standard-error rule, and one-line refusals (exit status 2) of mismatched pairs."""
 
 import json
-import math
 import os
 import subprocess
 import sys
@@ -11,25 +10,25 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from benchmarks import paired_seeds
+from benchmarks import curves, paired_seeds
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_mean_and_standard_error_match_scipy():
+def test_mean_se_matches_scipy():
     values = [0.3, -1.7, 2.2, 0.05]
-    mean, error = paired_seeds.mean_and_standard_error(values)
+    mean, error = curves.mean_se(values)
     assert mean == pytest.approx(np.mean(values))
     assert error == pytest.approx(stats.sem(values))
-    assert math.isnan(paired_seeds.mean_and_standard_error([1.0])[1])
+    assert curves.mean_se([1.0]) == (1.0, 0.0)
 
 
-@pytest.mark.parametrize("mean,error,expected", [
-    (1.0, 0.4, "with > without"), (-1.0, 0.4, "with < without"),
-    (1.0, 0.5, "no clear difference"), (-0.2, 0.3, "no clear difference"),
-    (3.0, float("nan"), "no clear difference")])
-def test_verdict_needs_more_than_two_standard_errors(mean, error, expected):
-    assert paired_seeds.verdict(mean, error) == expected
+@pytest.mark.parametrize("mean,error,seeds,expected", [
+    (1.0, 0.4, 3, "with > without"), (-1.0, 0.4, 3, "with < without"),
+    (1.0, 0.5, 3, "no clear difference"), (-0.2, 0.3, 3, "no clear difference"),
+    (3.0, 0.0, 1, "no clear difference")])
+def test_verdict_needs_more_than_two_standard_errors(mean, error, seeds, expected):
+    assert paired_seeds.verdict(mean, error, seeds) == expected
 
 
 def write_pair(directory, seed, with_fid, without_fid, without_seed=None, steps=100):
@@ -72,4 +71,5 @@ def test_mismatched_or_missing_pairs_are_refused(tmp_path):
     out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "paired_seeds.py"),
                           f"--results_dirs={tmp_path / 'bad'}", "--with_run=a",
                           "--without_run=a+x=0"], capture_output=True, text=True)
-    assert out.returncode == 1 and "differ in seed or steps" in out.stderr
+    assert out.returncode == 2 and "differ in seed or steps" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1
