@@ -59,7 +59,7 @@ def test_wgan_gp_model_follows_the_papers_algorithm():
 
     cfg, data, model = _points_model("wgan_gp")
     for optimizer in (model.g_optimizer, model.d_optimizer):
-        assert type(optimizer).__name__ == "Adam"
+        assert isinstance(optimizer, keras.optimizers.Adam)
         np.testing.assert_allclose([float(optimizer.learning_rate), optimizer.beta_1,
                                     optimizer.beta_2], [1e-4, 0.5, 0.9], rtol=1e-6)
     layers = model.discriminator.layers

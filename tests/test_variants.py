@@ -171,7 +171,7 @@ def test_built_models_play_the_papers_games_with_their_optimizers():
     dcgan = training.build_model(training.fit_to_data(training.resolve_config(
         {"variant": "dcgan", "width": 8}), images), images)
     for optimizer in (dcgan.g_optimizer, dcgan.d_optimizer):
-        assert type(optimizer).__name__ == "Adam"
+        assert isinstance(optimizer, keras.optimizers.Adam)
         np.testing.assert_allclose([float(optimizer.learning_rate), optimizer.beta_1,
                                     optimizer.beta_2], [2e-4, 0.5, 0.999], rtol=1e-6)
     assert dcgan.generator.inputs[0].shape[-1] == 100
