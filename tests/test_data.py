@@ -477,3 +477,31 @@ def test_scheduled_resume_equals_the_uninterrupted_stream(start):
 def test_bad_batches_per_step(bad):
     with pytest.raises(data.DataError, match="batches_per_step"):
         data.make_dataset(_tiny_images(), batch_size=2, seed=0, batches_per_step=bad)
+
+
+@pytest.mark.parametrize("start", [0, 3, 6])
+def test_steps_per_element_stacks_consecutive_steps(start):
+    # N=10, B=2, m=2: each step 4 rows; 3 steps per element, 12 rows spanning epochs.
+    tiny = _tiny_images()
+    ds = data.make_dataset(tiny, batch_size=2, batches_per_step=2, seed=4, with_labels=True,
+                           start_batch=start, steps_per_element=3)
+    assert ds.element_spec[0].shape.as_list() == [3, 4, 4, 4, 1]
+    for e, (x, y) in enumerate(itertools.islice(iter(ds), 4)):
+        for i in range(3):
+            step = start + 3 * e + i
+            np.testing.assert_array_equal(
+                y[i].numpy(), data.pipeline.step_indices(10, 2, 4, step, 2))
+            np.testing.assert_allclose(x[i].numpy(), tiny.x[y[i].numpy()] / 127.5 - 1.0,
+                                       atol=1e-6)
+
+
+def test_steps_per_element_needs_one_size_and_a_whole_start():
+    tiny = _tiny_images()
+    with pytest.raises(data.DataError, match="multiple of steps_per_element=4"):
+        data.make_dataset(tiny, batch_size=2, seed=0, start_batch=6, steps_per_element=4)
+    with pytest.raises(data.DataError, match="needs an int `batches_per_step`"):
+        data.make_dataset(tiny, batch_size=2, seed=0, batches_per_step=_Bursts(),
+                          steps_per_element=2)
+    for bad in (0, True, 2.0):
+        with pytest.raises(data.DataError, match="steps_per_element"):
+            data.make_dataset(tiny, batch_size=2, seed=0, steps_per_element=bad)

@@ -47,6 +47,8 @@ def test_several_steps_per_call_match_one_step_per_call(tmp_path, variant, extra
     tf.keras.backend.clear_session()
     auto = training.train(cfg_for(tmp_path, "auto", **settings), data=data, verbose=0)
     assert auto.step == one.step == 12 and auto.model.steps_per_execution == 4
+    # One element holds the 4 steps' batches (one fetch per call), the other run's one step.
+    assert auto.model.steps_per_element == 4 and one.model.steps_per_element == 1
 
     got, want = all_state(auto.model), all_state(one.model)
     assert len(got) == len(want)

@@ -106,6 +106,9 @@ class GANModel(keras.Model):
     drives_learning_rate = False
     # True for a variant that trains under a mixed `--precision` (every one but irgan).
     mixed_precision = True
+    # False: one input element per step even at several steps per call (Keras's own loop;
+    # `steps_per_element`), for A/B measurements (benchmarks/mixtures_speed.py --forms).
+    fetch_steps_together = True
 
     def __init__(self, generator, discriminator, *, latent_dim, d_steps=1, seed=0,
                  instance_noise=0.0, instance_noise_steps=1, pack=1, ema_decay=0.0,
@@ -255,6 +258,59 @@ class GANModel(keras.Model):
 
         self.train_function = train_function
         return train_function
+
+    @property
+    def steps_per_element(self):
+        """Steps whose data one input element holds: `steps_per_execution` (k) when this
+        model runs k > 1 steps per call on one device without a distribution strategy,
+        else 1.
+
+        Why: Keras's loop over k steps fetches k elements, each fetch and its loop
+        bookkeeping costing about as much as a tenth of a 2-D step; with the k steps'
+        batches stacked in one element (`make_dataset`, `data.make_dataset`'s
+        `steps_per_element`), a call fetches once and slices (`_make_function`). The
+        batches, and so the run, are the same.
+        """
+        k = self.steps_per_execution or 1
+        # Keras records the strategy a model was created under (None: the default one).
+        if (k > 1 and self.multi_step_execution and self.fetch_steps_together
+                and self._distribute_strategy is None):
+            return k
+        return 1
+
+    def _make_function(self, step_function):
+        """Keras's train function of `step_function`, or with `steps_per_element` = k > 1
+        one that fetches one element of k steps' batches and runs the k steps on its
+        slices, in a `tf.while_loop`, returning the last step's logs (what Keras's own
+        k-step loop returns). The step stays a function of its own, as in Keras's loop:
+        inlined into the loop, its graph is optimised differently and its rounding no
+        longer matches a run of one step per call bit for bit.
+        """
+        k = self.steps_per_element
+        if k == 1:
+            return super()._make_function(step_function)
+        # No AutoGraph, as in Keras's loop: the step is traced as the Python it is.
+        one_step = tf.function(step_function, jit_compile=self.jit_compile,
+                               reduce_retracing=True, autograph=False)
+
+        @tf.function(reduce_retracing=True, autograph=False)
+        def run_steps(iterator):
+            element = iterator.get_next()
+            sliced = lambda i: tf.nest.map_structure(lambda t: t[i], element)  # noqa: E731
+            # The loop carries the logs, so their structure is needed before its body is
+            # traced: from the step's trace on a slice's signature, which the body reuses.
+            spec = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype),
+                                         element)
+            logs_spec = one_step.get_concrete_function(spec).structured_outputs
+            logs = tf.nest.map_structure(lambda t: tf.zeros(t.shape, t.dtype), logs_spec)
+
+            def body(i, logs):
+                return i + 1, one_step(sliced(i))
+
+            _, logs = tf.while_loop(lambda i, logs: i < k, body, [tf.constant(0), logs])
+            return logs
+
+        return run_steps
 
     # ----------------------------------------------------------------------------------
     # Helpers for train_step.
@@ -515,12 +571,14 @@ class GANModel(keras.Model):
 
     def make_dataset(self, cfg, data, start_step):
         """The input stream from step `start_step` on: `batches_per_step` real batches per
-        element (with labels for a conditional model), a pure function of (seed, batch)."""
+        step (with labels for a conditional model), a pure function of (seed, batch); the
+        batches of `steps_per_element` steps per element."""
         from tfgan_suite import data as data_lib
 
         return data_lib.make_dataset(data, batch_size=cfg.batch_size,
                                      batches_per_step=self.batches_per_step, seed=cfg.seed,
-                                     start_batch=start_step, with_labels=self.conditional)
+                                     start_batch=start_step, with_labels=self.conditional,
+                                     steps_per_element=self.steps_per_element)
 
     def make_evaluator(self, cfg, data):
         """What `--eval_every` measures (None when off): the feature network and reference
