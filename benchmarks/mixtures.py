@@ -139,6 +139,9 @@ flags.DEFINE_string("summary", os.path.join(ROOT, "README.md"),
                     "markdown file whose MIXTURES_SUMMARY markers receive the one-table "
                     "summary of the plain commands ('' = none)")
 flags.DEFINE_bool("report_only", False, "train nothing: write the tables from stored runs")
+flags.DEFINE_enum("adam", "fused", ["fused", "keras"], "Adam's update: fused (the suite's, "
+                  "optimizers.FusedAdam) or keras (Keras's own ops, as in runs before commit "
+                  "cd72526); give keras a --work_dir of its own")
 FLAGS = flags.FLAGS
 
 
@@ -202,7 +205,7 @@ def run_one(variant, dataset, seed, setting, overrides, path):
             record.update(steps=result.step, steps_per_execution=model.steps_per_execution,
                           settings={k: v for k, v in cfg.settings().items()
                                     if k not in ("run_dir", "export", "seed")})
-    record.update(cpu=cpu_model(), cpus=os.cpu_count(), threads=FLAGS.threads,
+    record.update(adam=FLAGS.adam, cpu=cpu_model(), cpus=os.cpu_count(), threads=FLAGS.threads,
                   date=time.strftime("%Y-%m-%d"))
     keras.backend.clear_session()
     os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -433,6 +436,10 @@ def main(argv):
     for dataset in FLAGS.datasets:
         if dataset not in DATASETS:
             raise app.UsageError(f"--datasets: {dataset} is not accepted; use {DATASETS}")
+    if FLAGS.adam == "keras":
+        from tfgan_suite.optimizers import FusedAdam
+
+        FusedAdam.fused = False
     if FLAGS.threads:
         import tensorflow as tf
 
