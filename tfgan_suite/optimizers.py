@@ -54,10 +54,12 @@ class FusedAdam(keras.optimizers.Adam):
     with the same variables (so checkpoints of either load in the other). It is not bit
     for bit Keras's: the kernel forms 1 - b in float32 from float32 b, Keras in float64
     from the Python number (for b2 = 0.999, 0.00099998713 against 0.00100000005, a
-    relative 1.3e-5), so runs drift apart at rounding level. Keras's own update runs where
-    the fused op does not apply: `amsgrad`, a non-TensorFlow backend, and inside a
-    `tf.distribute` replica update (`MirroredStrategy` and the rest), whose per-device
-    variables the raw op does not resolve.
+    relative 1.3e-5): one step agrees with Keras's to rounding, but a GAN run amplifies the
+    difference and ends elsewhere than Keras's run of the same seed (README, the 2-D
+    summary's "Adam" note: whether that costs `sngan` and `cgan` quality on the ring is
+    still open). Keras's own update runs where the fused op does not apply: `amsgrad`, a
+    non-TensorFlow backend, and inside a `tf.distribute` replica update (`MirroredStrategy`
+    and the rest), whose per-device variables the raw op does not resolve.
 
     Class attribute `fused` (True) switches the fused op off for A/B measurements.
     """
