@@ -238,13 +238,13 @@ def make_dataset(
     ds = ds.rebatch(batch_size, drop_remainder=True)
     if schedule is not None:
         ds = _group_steps(ds, schedule, start_batch)
-    if group > 1:
-        def gather_steps(indices):
-            return tf.nest.map_structure(
-                lambda t: tf.reshape(t, [group, step_rows, *t.shape[1:]]), gather(indices))
-        ds = ds.map(gather_steps, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    else:
-        ds = ds.map(gather, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    def element(indices):  # one step's rows, or k steps' stacked [k, m*B, ...]
+        if group == 1:
+            return gather(indices)
+        return tf.nest.map_structure(
+            lambda t: tf.reshape(t, [group, step_rows, *t.shape[1:]]), gather(indices))
+
+    ds = ds.map(element, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)
 
 
