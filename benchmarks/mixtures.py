@@ -50,9 +50,9 @@ sys.path.insert(0, ROOT)
 from absl import app, flags  # noqa: E402
 
 from benchmarks.curves import mean_se  # noqa: E402
+from benchmarks.mixture_records import DATASETS, load_records  # noqa: E402
 from benchmarks.pacgan_ring import PAPER_SETTINGS, cpu_model  # noqa: E402
 
-DATASETS = ("ring8", "grid25")
 BEGIN, END = "<!-- MIXTURES:BEGIN -->", "<!-- MIXTURES:END -->"
 SEARCH_BEGIN, SEARCH_END = "<!-- MIXTURES_SEARCH:BEGIN -->", "<!-- MIXTURES_SEARCH:END -->"
 SUMMARY_BEGIN, SUMMARY_END = ("<!-- MIXTURES_SUMMARY:BEGIN -->",
@@ -120,6 +120,11 @@ SEARCH_GRID = {
     "pt0": dict(pt_weight=0.0),
     "clip0.5_d_steps1": dict(clip_value=0.5, d_steps=1),
     "clip0.5_d_steps1_40k": dict(clip_value=0.5, d_steps=1, steps=40000),
+    # Stage 6, grid25, for the hinge-loss variants that cover most modes below 90 % high
+    # quality: the shared Adam moments in place of sngan's (0, 0.9), and twice the width
+    # (steeper transitions of G between neighbouring modes).
+    "adam0.5_0.999": dict(g_beta1=0.5, d_beta1=0.5, g_beta2=0.999, d_beta2=0.999),
+    "w256": dict(width=256),
 }
 
 flags.DEFINE_list("variants", None, "variants (default: every registered variant but "
@@ -213,26 +218,6 @@ def run_one(variant, dataset, seed, setting, overrides, path):
         json.dump(record, f, indent=1)
     os.replace(path + ".tmp", path)
     return record
-
-
-def load_records(work_dir):
-    """{(dataset, setting, variant): [record per seed]} of every stored run."""
-    groups = {}
-    for dataset in DATASETS:
-        top = os.path.join(work_dir, dataset)
-        if not os.path.isdir(top):
-            continue
-        for setting in sorted(os.listdir(top)):
-            for variant in sorted(os.listdir(os.path.join(top, setting))):
-                folder = os.path.join(top, setting, variant)
-                records = []
-                for name in sorted(os.listdir(folder)):
-                    if name.endswith(".json"):
-                        with open(os.path.join(folder, name)) as f:
-                            records.append(json.load(f))
-                if records:
-                    groups[(dataset, setting, variant)] = records
-    return groups
 
 
 def summarise(records):

@@ -301,6 +301,73 @@ def test_mixtures_carries_rows_without_runs_and_replaces_rows_with_runs():
     assert "| `wgan` | 3.0 / 8 | 50.0 % |" in summary and "ring8: no (1 seed)" in summary
 
 
+def _mixture_record(work, variant, seed, hq, modes, adam, optimizer="adam"):
+    folder = work / "ring8" / "default" / variant
+    folder.mkdir(parents=True, exist_ok=True)
+    record = dict(variant=variant, dataset="ring8", seed=seed, setting="default",
+                  modes_covered=modes, num_modes=8, high_quality_fraction=hq,
+                  settings=dict(optimizer=optimizer))
+    if adam is not None:
+        record["adam"] = adam
+    (folder / f"seed{seed}.json").write_text(json.dumps(record))
+
+
+def test_adam_forms_pairs_seeds_of_each_form_and_reports_the_paired_difference(tmp_path):
+    """The fused-vs-Keras table pairs the seeds both forms ran, reads only records of the
+    form each directory is for (no `adam` field = Keras's ops, the older records), and its
+    mean difference and standard error are numpy's over the per-seed differences."""
+    sys.path.insert(0, ROOT)
+    from benchmarks import adam_forms
+
+    fused_dir, keras_dir = tmp_path / "fused", tmp_path / "keras"
+    fused_hq, keras_hq = [0.90, 0.80, 1.00, 0.70], [0.95, 0.90, 0.90]
+    for seed, hq in enumerate(fused_hq):
+        _mixture_record(fused_dir, "sngan", seed, hq, 8 - seed % 2, "fused")
+    _mixture_record(fused_dir, "gan", 0, 0.5, 8, None)        # older: Keras's ops, left out
+    _mixture_record(fused_dir, "wgan", 0, 0.5, 8, "fused", optimizer="rmsprop")
+    for seed, hq in enumerate(keras_hq):
+        _mixture_record(keras_dir, "sngan", seed, hq, 8, "keras")
+    _mixture_record(keras_dir, "gan", 0, 0.9, 8, "keras")
+    _mixture_record(keras_dir, "wgan", 0, 0.9, 8, "keras", optimizer="rmsprop")
+
+    fused = adam_forms.load_runs(str(fused_dir), "fused")
+    keras = adam_forms.load_runs(str(keras_dir), "keras")
+    assert set(fused) == {("ring8", "default", "sngan")}
+    rows = adam_forms.compare(fused, keras)
+    assert len(rows) == 1                                     # one group: no pooled row
+    row = rows[0]
+    assert row["seeds"] == [0, 1, 2]                          # seed 3 has no Keras run
+    diffs = 100 * (np.array(fused_hq[:3]) - np.array(keras_hq))   # -5, -10, +10
+    np.testing.assert_allclose(row["hq_diff"], (diffs.mean(), diffs.std(ddof=1) / np.sqrt(3)))
+    modes = np.array([8, 7, 8]) - 8
+    np.testing.assert_allclose(row["modes_diff"], (modes.mean(), modes.std(ddof=1) / np.sqrt(3)))
+    assert (row["lower"], row["higher"]) == (2, 1)
+    assert row["verdict"] == "no clear difference"            # |-1.7| < 2 x 6.0
+    assert adam_forms.verdict(-3.0, 1.4, 10) == "fused lower"
+    assert adam_forms.verdict(3.0, 1.4, 10) == "fused higher"
+    assert adam_forms.verdict(-3.0, 1.6, 10) == "no clear difference"
+    assert adam_forms.verdict(-3.0, 0.0, 1) == "no clear difference"
+    held_out = adam_forms.compare(adam_forms.load_runs(str(fused_dir), "fused", first_seed=1),
+                                  keras)
+    assert held_out[0]["seeds"] == [1, 2]
+    table = adam_forms.table(rows)
+    assert "| ring8 | default | `sngan` | 3 | 90.0 ± 5.8 | 91.7 ± 1.7 | -1.7 ± 6.0 |" in table
+
+
+def test_adam_forms_refuses_directories_without_common_runs_with_one_line(tmp_path):
+    _mixture_record(tmp_path / "f", "sngan", 0, 0.9, 8, "fused")
+    _mixture_record(tmp_path / "k", "cgan", 0, 0.9, 8, "keras")
+    for args, message in (([f"--fused_dir={tmp_path / 'none'}"], "is not a directory"),
+                          ([f"--fused_dir={tmp_path / 'f'}", f"--keras_dir={tmp_path / 'k'}"],
+                           "has runs in both")):
+        proc = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks",
+                                                            "adam_forms.py"), "--markers=",
+                               *args], cwd=tmp_path, env=ENV, capture_output=True, text=True,
+                              timeout=120)
+        assert proc.returncode == 2 and message in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1
+
+
 def test_fid_curves_flatness_and_event_reading(tmp_path):
     """The curve reader gets back what a run's writer logged (last value of a step wins),
     and the flatness rule compares the last third's best with the best before it."""
