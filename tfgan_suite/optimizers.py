@@ -55,9 +55,9 @@ class FusedAdam(keras.optimizers.Adam):
     for bit Keras's: the kernel forms 1 - b in float32 from float32 b, Keras in float64
     from the Python number (for b2 = 0.999, 0.00099998713 against 0.00100000005, a
     relative 1.3e-5): one step agrees with Keras's to rounding, but a GAN run amplifies the
-    difference and ends elsewhere than Keras's run of the same seed (README, the 2-D
-    summary's "Adam" note: whether that costs `sngan` and `cgan` quality on the ring is
-    still open). Keras's own update runs where the fused op does not apply: `amsgrad`, a
+    difference and ends elsewhere than Keras's run of the same seed. Over 50 seed pairs
+    of 2-D runs the two updates give the same quality (`benchmarks/adam_forms.py`, the
+    2-D summary's "Adam" note in README). Keras's own update runs where the fused op does not apply: `amsgrad`, a
     non-TensorFlow backend, and inside a `tf.distribute` replica update (`MirroredStrategy`
     and the rest), whose per-device variables the raw op does not resolve.
 
