@@ -17,9 +17,9 @@ group: the question is whether the update costs quality anywhere. The groups com
 picked because their first seeds moved most, so `--first_seed` leaves those seeds out:
 the later seeds are the fair test.
 
-Records say which update trained them (the `adam` field, written since commit cd72526;
-older records were trained with Keras's ops), and only records of the right form are read
-from each directory. Trains nothing.
+Records say which update trained them (the `adam` field; records from before commit
+cd72526 have none and were trained with Keras's ops), and only records of the right form
+are read from each directory. Trains nothing.
 """
 
 import os
@@ -35,8 +35,8 @@ from benchmarks.mixture_records import load_records  # noqa: E402
 
 
 def form_of(record):
-    """Which Adam trained a record: its `adam` field, written since commit cd72526; older
-    records were all trained with Keras's ops."""
+    """Which Adam trained a record: its `adam` field; records from before commit cd72526
+    have none and were all trained with Keras's ops."""
     return record.get("adam", "keras")
 
 
