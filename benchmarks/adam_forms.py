@@ -66,7 +66,8 @@ def verdict(mean, error, n):
 
 def compare(fused, keras):
     """Rows of the comparison: one per group with seeds in both forms, then the pooled
-    row over all their pairs. Each row: dataset, setting, variant, seeds (list), the
+    row over all their pairs. Each row: dataset, setting, variant, seeds (list; None in
+    the pooled row), pairs (their number), the
     per-form mean ± SE of the high-quality percentage, the paired differences (fused -
     Keras) of that percentage and of the modes covered as (mean, SE), the number of seeds
     where fused is lower / higher in high quality, and the verdict on high quality."""
@@ -83,7 +84,7 @@ def compare(fused, keras):
         pooled += diffs
         rows.append(_row(key, seeds, hq, diffs, modes))
     if len(rows) > 1:
-        rows.append(dict(dataset="all", setting="", variant="", seeds=list(range(len(pooled))),
+        rows.append(dict(dataset="all", setting="", variant="", seeds=None, pairs=len(pooled),
                          hq_fused=None, hq_keras=None, hq_diff=mean_se(pooled), modes_diff=None,
                          lower=sum(d < 0 for d in pooled), higher=sum(d > 0 for d in pooled),
                          verdict=verdict(*mean_se(pooled), len(pooled))))
@@ -93,6 +94,7 @@ def compare(fused, keras):
 def _row(key, seeds, hq, diffs, modes):
     dataset, setting, variant = key
     return dict(dataset=dataset, setting=setting, variant=variant, seeds=seeds,
+                pairs=len(seeds),
                 hq_fused=mean_se(hq["fused"]), hq_keras=mean_se(hq["keras"]),
                 hq_diff=mean_se(diffs), modes_diff=mean_se(modes),
                 lower=sum(d < 0 for d in diffs), higher=sum(d > 0 for d in diffs),
@@ -112,7 +114,7 @@ def table(rows):
              "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         name = f"`{r['variant']}`" if r["variant"] else "all pairs"
-        lines.append(f"| {r['dataset']} | {r['setting']} | {name} | {len(r['seeds'])} | "
+        lines.append(f"| {r['dataset']} | {r['setting']} | {name} | {r['pairs']} | "
                      f"{pm(r['hq_fused'])} | {pm(r['hq_keras'])} | {signed(r['hq_diff'])} | "
                      f"{signed(r['modes_diff'], 2)} | {r['lower']} / {r['higher']} | "
                      f"{r['verdict']} |")

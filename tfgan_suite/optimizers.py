@@ -57,9 +57,10 @@ class FusedAdam(keras.optimizers.Adam):
     relative 1.3e-5): one step agrees with Keras's to rounding, but a GAN run amplifies the
     difference and ends elsewhere than Keras's run of the same seed. Over 50 seed pairs
     of 2-D runs the two updates give the same quality (`benchmarks/adam_forms.py`, the
-    2-D summary's "Adam" note in README). Keras's own update runs where the fused op does not apply: `amsgrad`, a
-    non-TensorFlow backend, and inside a `tf.distribute` replica update (`MirroredStrategy`
-    and the rest), whose per-device variables the raw op does not resolve.
+    2-D summary's "Adam" note in README). Keras's own update runs where the fused op does
+    not apply: `amsgrad`, a non-TensorFlow backend, and inside a `tf.distribute` replica
+    update (`MirroredStrategy` and the rest), whose per-device variables the raw op does
+    not resolve.
 
     Class attribute `fused` (True) switches the fused op off for A/B measurements.
     """
